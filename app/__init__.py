@@ -1,0 +1,1 @@
+"""Kotopolku — client information system for municipal integration services."""

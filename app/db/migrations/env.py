@@ -1,0 +1,48 @@
+"""Alembic environment: the URL comes from DATABASE_URL (settings), never from alembic.ini."""
+
+from __future__ import annotations
+
+import asyncio
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.db.base import UTCDateTime
+from app.db.models import Base
+from app.settings import get_settings
+
+config = context.config
+if config.config_file_name is not None and config.attributes.get("configure_logger", True):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+
+def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    """Write the UTC type as a plain timezone-aware DateTime, so migrations don't import app code."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def run_with(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+        render_item=render_item,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_online() -> None:
+    url = config.attributes.get("database_url") or get_settings().async_database_url
+    engine = create_async_engine(url)
+    async with engine.connect() as connection:
+        await connection.run_sync(run_with)
+    await engine.dispose()
+
+
+asyncio.run(run_online())

@@ -1,0 +1,114 @@
+"""Settings read once from the environment into a frozen dataclass."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = ROOT / "var"
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else one generated once and kept under var/."""
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    VAR_DIR.mkdir(exist_ok=True)
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def async_database_url(url: str) -> str:
+    """The SQLAlchemy URL with the async driver the app uses."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
+    return url
+
+
+def sync_database_url(url: str) -> str:
+    """The SQLAlchemy URL with a blocking driver, for tools and tests."""
+    if url.startswith(("postgresql://", "postgres://", "postgresql+asyncpg://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite+aiosqlite:///"):
+        return "sqlite:///" + url.removeprefix("sqlite+aiosqlite:///")
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(default_factory=lambda: f"sqlite:///{VAR_DIR / 'kotopolku.db'}")
+    secret_key: str = field(default_factory=_secret_key, repr=False)
+    # The address people use; its origin is the WebAuthn origin and its host the relying-party id.
+    public_url: str = "http://localhost:8000"
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 10
+    # Sign-in rate limit: failures allowed per account and per address within the window.
+    sign_in_window_minutes: int = 15
+    sign_in_max_failures_per_account: int = 5
+    sign_in_max_failures_per_address: int = 30
+    # argon2id cost; the defaults are RFC 9106's second recommended option.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    debug: bool = False
+    sql_echo: bool = False
+
+    @property
+    def async_database_url(self) -> str:
+        return async_database_url(self.database_url)
+
+    @property
+    def sync_database_url(self) -> str:
+        return sync_database_url(self.database_url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def https(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    @property
+    def origin(self) -> str:
+        parts = urlsplit(self.public_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def rp_id(self) -> str:
+        return urlsplit(self.public_url).hostname or "localhost"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        kwargs: dict[str, object] = {}
+        if url := env.get("DATABASE_URL"):
+            kwargs["database_url"] = url
+        if url := env.get("PUBLIC_URL"):
+            kwargs["public_url"] = url.rstrip("/")
+        for name in (
+            "session_idle_minutes",
+            "session_absolute_hours",
+            "sign_in_max_failures_per_account",
+            "sign_in_max_failures_per_address",
+            "argon2_time_cost",
+            "argon2_memory_kib",
+        ):
+            if value := env.get(name.upper()):
+                kwargs[name] = int(value)
+        kwargs["debug"] = env.get("DEBUG", "") == "1"
+        kwargs["sql_echo"] = env.get("SQL_ECHO", "") == "1"
+        return cls(**kwargs)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()
