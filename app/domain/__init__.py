@@ -1,0 +1,1 @@
+"""The rules, free of HTTP: validation, access policy, audit, services per aggregate."""

@@ -1,0 +1,191 @@
+"""Officer authentication: argon2id passwords, server-side sessions, sign-in rate limiting."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.auth import SignInFailure, StaffSession
+from app.db.base import utcnow
+from app.db.organisation import Staff
+from app.domain.policy import Actor
+from app.settings import Settings
+
+SESSION_COOKIE = "kp_session"
+# Don't write last_seen_at on every request; a minute's precision is enough for a 30-minute timeout.
+TOUCH_INTERVAL = timedelta(seconds=60)
+MIN_PASSWORD_LENGTH = 12
+
+
+@cache
+def hasher(time_cost: int, memory_kib: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
+
+
+def hash_password(settings: Settings, password: str) -> str:
+    return hasher(settings.argon2_time_cost, settings.argon2_memory_kib).hash(password)
+
+
+def verify_password(settings: Settings, password_hash: str | None, password: str) -> bool:
+    """Constant work whether or not the account exists, so timing does not reveal accounts."""
+    ph = hasher(settings.argon2_time_cost, settings.argon2_memory_kib)
+    try:
+        return ph.verify(password_hash or _dummy_hash(settings), password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@cache
+def _dummy_hash_for(time_cost: int, memory_kib: int) -> str:
+    return hasher(time_cost, memory_kib).hash(secrets.token_urlsafe(16))
+
+
+def _dummy_hash(settings: Settings) -> str:
+    return _dummy_hash_for(settings.argon2_time_cost, settings.argon2_memory_kib)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def start_session(db: AsyncSession, settings: Settings, staff: Staff, method: str) -> str:
+    """A new random session; the caller replaces any cookie the browser had (no fixation)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.add(
+        StaffSession(
+            token_hash=token_hash(token),
+            staff_id=staff.id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(hours=settings.session_absolute_hours),
+            method=method,
+        )
+    )
+    await db.flush()
+    return token
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    actor: Actor
+    staff: Staff
+    session: StaffSession
+
+
+async def resume_session(db: AsyncSession, settings: Settings, token: str | None) -> SignedIn | None:
+    """The session behind a cookie, if it is alive and its owner still active; roles read afresh."""
+    if not token:
+        return None
+    row = (
+        await db.execute(
+            select(StaffSession, Staff)
+            .join(Staff, Staff.id == StaffSession.staff_id)
+            .where(StaffSession.token_hash == token_hash(token))
+        )
+    ).first()
+    if row is None:
+        return None
+    session, staff = row.tuple()
+    now = utcnow()
+    idle_limit = session.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
+    if not staff.active or now >= session.expires_at or now >= idle_limit:
+        await db.delete(session)
+        return None
+    if now - session.last_seen_at >= TOUCH_INTERVAL:
+        session.last_seen_at = now
+    actor = Actor(
+        staff_id=staff.id,
+        organisation_id=staff.organisation_id,
+        organisation_type=staff.organisation.type,
+        roles=staff.role_set,
+        name=staff.full_name,
+    )
+    return SignedIn(actor=actor, staff=staff, session=session)
+
+
+async def end_session(db: AsyncSession, token: str | None) -> None:
+    if token:
+        await db.execute(delete(StaffSession).where(StaffSession.token_hash == token_hash(token)))
+
+
+async def end_all_sessions(db: AsyncSession, staff_id: uuid.UUID) -> None:
+    await db.execute(delete(StaffSession).where(StaffSession.staff_id == staff_id))
+
+
+# --- rate limiting --------------------------------------------------------------------------------
+
+
+def limiter_keys(
+    settings: Settings, account: str | None, address: str | None
+) -> tuple[str | None, str | None]:
+    """Keyed hashes, so the failure table holds neither account names nor addresses."""
+
+    def key(kind: str, value: str) -> str:
+        return hmac.new(settings.secret_key.encode(), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+    return (
+        key("account", account.strip().casefold()) if account else None,
+        key("address", address) if address else None,
+    )
+
+
+async def retry_after(
+    db: AsyncSession, settings: Settings, account_key: str | None, address_key: str | None
+) -> int:
+    """Seconds until another attempt is allowed; 0 when it is allowed now."""
+    window = timedelta(minutes=settings.sign_in_window_minutes)
+    since = utcnow() - window
+    wait = 0
+    for key, limit in (
+        (account_key, settings.sign_in_max_failures_per_account),
+        (address_key, settings.sign_in_max_failures_per_address),
+    ):
+        if key is None:
+            continue
+        count, oldest = (
+            await db.execute(
+                select(func.count(), func.min(SignInFailure.at)).where(
+                    SignInFailure.key == key, SignInFailure.at > since
+                )
+            )
+        ).one()
+        if count >= limit and oldest is not None:
+            wait = max(wait, int((oldest + window - utcnow()).total_seconds()) + 1)
+    return wait
+
+
+async def record_failure(
+    db: AsyncSession, settings: Settings, account_key: str | None, address_key: str | None
+) -> None:
+    now = utcnow()
+    for key in (account_key, address_key):
+        if key:
+            db.add(SignInFailure(key=key, at=now))
+    # Old rows are useless; trim them here rather than in a separate job.
+    await db.execute(
+        delete(SignInFailure).where(
+            SignInFailure.at < now - timedelta(minutes=settings.sign_in_window_minutes)
+        )
+    )
+
+
+async def clear_failures(db: AsyncSession, account_key: str | None) -> None:
+    if account_key:
+        await db.execute(delete(SignInFailure).where(SignInFailure.key == account_key))
+
+
+async def deactivate(db: AsyncSession, staff: Staff) -> None:
+    staff.active = False
+    staff.deactivated_at = utcnow()
+    await end_all_sessions(db, staff.id)

@@ -1,0 +1,87 @@
+"""Small helpers for reading HTML form input: every value comes back, errors are translated messages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+from enum import Enum
+from typing import Any, TypeVar
+
+from app.i18n import LOCAL_TIME, _
+
+E = TypeVar("E", bound=Enum)
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def today() -> date:
+    """Today's date in Finland, whatever the server's zone."""
+    return datetime.now(LOCAL_TIME).date()
+
+
+class FormErrors(dict[str, str]):
+    """field name → translated message; empty means the form is valid."""
+
+
+def text(data: Mapping[str, Any], name: str, max_length: int = 200) -> str | None:
+    value = str(data.get(name) or "").strip()
+    return value[:max_length] or None
+
+
+def parse_date(value: str) -> date | None:
+    """ISO (from <input type=date>) or Finnish d.m.yyyy (typed without JavaScript)."""
+    value = value.strip()
+    for pattern in ("%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y"):
+        try:
+            return datetime.strptime(value, pattern).date()  # noqa: DTZ007 - a calendar date, no zone
+        except ValueError:
+            continue
+    return None
+
+
+def date_field(
+    data: Mapping[str, Any], name: str, errors: FormErrors, *, required: bool = False, not_future: bool = True
+) -> date | None:
+    raw = str(data.get(name) or "").strip()
+    if not raw:
+        if required:
+            errors[name] = _("Enter a date.")
+        return None
+    value = parse_date(raw)
+    if value is None:
+        errors[name] = _("Enter the date as dd.mm.yyyy, for example 24.3.2025.")
+        return None
+    if value.year < 1900:
+        errors[name] = _("Check the year.")
+        return None
+    if not_future and value > today():
+        errors[name] = _("The date cannot be in the future.")
+        return None
+    return value
+
+
+def choice(
+    data: Mapping[str, Any], name: str, enum: type[E], errors: FormErrors, *, required: bool = True
+) -> E | None:
+    raw = str(data.get(name) or "").strip()
+    if not raw:
+        if required:
+            errors[name] = _("Choose one.")
+        return None
+    try:
+        return enum(raw) if not isinstance(next(iter(enum)).value, int) else enum(int(raw))
+    except ValueError:
+        errors[name] = _("Choose one of the options.")
+        return None
+
+
+def email_field(data: Mapping[str, Any], name: str, errors: FormErrors) -> str | None:
+    value = text(data, name, 254)
+    if value and not EMAIL.match(value):
+        errors[name] = _("Enter an e-mail address like name@example.fi.")
+        return None
+    return value.lower() if value else None
+
+
+def checkbox(data: Mapping[str, Any], name: str) -> bool:
+    return str(data.get(name) or "") in ("on", "1", "true", "yes")

@@ -1,0 +1,141 @@
+"""The access policy: the one place that decides who may see or change what (§§79–81).
+
+Role × organisation × relationship to the client × data category. Route handlers ask it; queries are
+scoped by it, so a bare id from a URL never loads another organisation's record (404, not 403).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.client import Client, ClientAccessGrant, DataCategory
+from app.db.organisation import OrganisationType, Role
+
+
+class Permission(StrEnum):
+    CLIENT_READ = "client_read"
+    CLIENT_WRITE = "client_write"
+    HEALTH_READ = "health_read"
+    HEALTH_WRITE = "health_write"
+    CLIENT_ACCESS_HISTORY = "client_access_history"
+    AUDIT_SEARCH = "audit_search"
+    STAFF_MANAGE = "staff_manage"
+
+
+# What each role may do in principle; which clients it applies to is decided by client_scope().
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.INTEGRATION_OFFICER: frozenset(
+        {
+            Permission.CLIENT_READ,
+            Permission.CLIENT_WRITE,
+            Permission.HEALTH_READ,
+            Permission.HEALTH_WRITE,
+            Permission.CLIENT_ACCESS_HISTORY,
+        }
+    ),
+    Role.MANAGER: frozenset(
+        {Permission.CLIENT_READ, Permission.CLIENT_ACCESS_HISTORY, Permission.AUDIT_SEARCH}
+    ),
+    # Administrators manage staff but see no client data unless they also hold an officer role.
+    Role.ADMINISTRATOR: frozenset({Permission.STAFF_MANAGE}),
+    # County staff read only the clients they are granted, only the categories granted.
+    Role.COUNTY_TEAM_MEMBER: frozenset({Permission.CLIENT_READ, Permission.HEALTH_READ}),
+    # Interpreters get access per assignment (appointments); the register itself stays closed.
+    Role.INTERPRETER: frozenset(),
+}
+
+# Roles whose client access follows the organisation's own clients.
+ORGANISATION_ROLES = frozenset({Role.INTEGRATION_OFFICER, Role.MANAGER})
+CLIENT_ORGANISATION_TYPES = frozenset({OrganisationType.MUNICIPALITY, OrganisationType.EMPLOYMENT_AUTHORITY})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in member of staff, rebuilt from the database on every request."""
+
+    staff_id: uuid.UUID
+    organisation_id: uuid.UUID
+    organisation_type: OrganisationType
+    roles: frozenset[Role]
+    name: str
+
+    def has(self, permission: Permission) -> bool:
+        return any(permission in ROLE_PERMISSIONS[role] for role in self.roles)
+
+    @property
+    def sees_own_organisation(self) -> bool:
+        return bool(self.roles & ORGANISATION_ROLES) and self.organisation_type in CLIENT_ORGANISATION_TYPES
+
+    @property
+    def uses_grants(self) -> bool:
+        return Role.COUNTY_TEAM_MEMBER in self.roles
+
+
+def _grant_exists(actor: Actor, categories: tuple[DataCategory, ...]) -> ColumnElement[bool]:
+    return exists(
+        select(ClientAccessGrant.id).where(
+            ClientAccessGrant.client_id == Client.id,
+            ClientAccessGrant.staff_id == actor.staff_id,
+            ClientAccessGrant.ended_at.is_(None),
+            ClientAccessGrant.category.in_(categories),
+        )
+    )
+
+
+def client_scope(actor: Actor) -> ColumnElement[bool]:
+    """A WHERE clause selecting exactly the clients whose basic data the actor may read."""
+    if not actor.has(Permission.CLIENT_READ):
+        return false()
+    clauses: list[ColumnElement[bool]] = []
+    if actor.sees_own_organisation:
+        clauses.append(Client.organisation_id == actor.organisation_id)
+    if actor.uses_grants:
+        clauses.append(_grant_exists(actor, (DataCategory.BASIC, DataCategory.HEALTH)))
+    return or_(*clauses) if clauses else false()
+
+
+def may_write_client(actor: Actor, client: Client) -> bool:
+    return (
+        actor.has(Permission.CLIENT_WRITE)
+        and actor.sees_own_organisation
+        and client.organisation_id == actor.organisation_id
+    )
+
+
+async def may_read_health(db: AsyncSession, actor: Actor, client: Client) -> bool:
+    """Health and functional-capacity data: officers of the responsible organisation, or a health grant."""
+    if (
+        Role.INTEGRATION_OFFICER in actor.roles
+        and actor.sees_own_organisation
+        and client.organisation_id == actor.organisation_id
+    ):
+        return True
+    if actor.uses_grants:
+        granted = await db.scalar(
+            select(
+                exists().where(
+                    and_(
+                        ClientAccessGrant.client_id == client.id,
+                        ClientAccessGrant.staff_id == actor.staff_id,
+                        ClientAccessGrant.ended_at.is_(None),
+                        ClientAccessGrant.category == DataCategory.HEALTH,
+                    )
+                )
+            )
+        )
+        return bool(granted)
+    return False
+
+
+def may_write_health(actor: Actor, client: Client) -> bool:
+    return actor.has(Permission.HEALTH_WRITE) and may_write_client(actor, client)
+
+
+async def load_client(db: AsyncSession, actor: Actor, client_id: uuid.UUID) -> Client | None:
+    """The client if the actor may read them, else None (the caller answers 404)."""
+    return await db.scalar(select(Client).where(Client.id == client_id, client_scope(actor)))
