@@ -161,9 +161,39 @@ def country_choices() -> list[tuple[str, str]]:
 
 # Content languages offered in pickers: the common ones among recent arrivals first, then the rest.
 COMMON_LANGUAGES = (
-    "fi", "sv", "en", "ar", "fa", "prs", "ps", "ku", "ckb", "so", "ti", "am", "ru", "uk", "tr", "vi",
-    "th", "zh", "es", "fr", "pt", "et", "pl", "ro", "sq", "bn", "ur", "hi", "ne", "my", "sw", "uz",
-)  # fmt: skip
+    "fi",
+    "sv",
+    "en",
+    "ar",
+    "fa",
+    "prs",
+    "ps",
+    "ku",
+    "ckb",
+    "so",
+    "ti",
+    "am",
+    "ru",
+    "uk",
+    "tr",
+    "vi",
+    "th",
+    "zh",
+    "es",
+    "fr",
+    "pt",
+    "et",
+    "pl",
+    "ro",
+    "sq",
+    "bn",
+    "ur",
+    "hi",
+    "ne",
+    "my",
+    "sw",
+    "uz",
+)
 
 
 def language_choices() -> list[tuple[str, str]]:

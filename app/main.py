@@ -1,0 +1,151 @@
+"""create_app(): the one place where plugins, routes, templates and handlers are wired."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import (
+    AsyncSessionConfig,
+    SQLAlchemyAsyncConfig,
+    SQLAlchemyPlugin,
+    autocommit_handler_maker,
+)
+from jinja2 import Environment
+from litestar import Litestar, Request, Response
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.template.config import TemplateConfig
+from markupsafe import Markup
+
+from app import i18n
+from app.db.engine import make_engine
+from app.domain.phone import display as phone_display
+from app.routes import health, public
+from app.routes.officer import admin, audit_log, clients, home, sign_in
+from app.settings import Settings, get_settings
+from app.web import LocaleMiddleware, provide_actor, provide_settings, security_headers
+
+ROOT = Path(__file__).resolve().parent
+STATIC = ROOT.parent / "static"
+log = logging.getLogger("kotopolku")
+
+
+def configure_jinja(engine: JinjaTemplateEngine) -> None:
+    env: Environment = engine.engine
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext
+    )
+    env.globals.update(
+        locale=lambda: i18n.locale_info(i18n.get_locale()),
+        locale_info=i18n.locale_info,
+        language_choices=i18n.language_choices,
+        country_choices=i18n.country_choices,
+    )
+    env.filters.update(
+        date=i18n.format_date,
+        datetime=i18n.format_datetime,
+        number=i18n.format_number,
+        language_name=i18n.language_name,
+        country_name=i18n.country_name,
+        phone=lambda v: phone_display(v) if v else "",
+    )
+    env.policies["ext.i18n.trimmed"] = True
+    env.globals["Markup"] = Markup
+
+
+def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Errors as translated pages (HTML) or JSON (API); never a stack trace or personal data."""
+    status = exc.status_code if isinstance(exc, HTTPException) else HTTP_500_INTERNAL_SERVER_ERROR
+    if status == HTTP_500_INTERNAL_SERVER_ERROR:
+        log.exception(
+            "unhandled error on %s %s",
+            request.method,
+            request.scope["route_handler"].paths if "route_handler" in request.scope else "?",
+        )
+    if isinstance(exc, NotAuthorizedException) and request.scope["path"].startswith("/officer"):
+        if request.headers.get("hx-request"):
+            return Response(content="", status_code=204, headers={"HX-Redirect": "/officer/sign-in"})
+        return Redirect("/officer/sign-in")
+    if request.scope["path"].startswith(("/api/", "/health")) or "application/json" in request.headers.get(
+        "accept", ""
+    ):
+        return Response(content={"status_code": status, "detail": _public_detail(status)}, status_code=status)
+    headers = {}
+    if isinstance(exc, HTTPException) and exc.headers:
+        headers.update(exc.headers)
+    return Template(
+        template_name="error.html", context={"status": status}, status_code=status, headers=headers
+    )
+
+
+def _public_detail(status: int) -> str:
+    return {
+        400: "Bad request",
+        401: "Sign in first",
+        403: "Forbidden",
+        404: "Not found",
+        405: "Method not allowed",
+        409: "Conflict",
+        429: "Too many requests",
+    }.get(status, "Server error")
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    i18n.check_catalogs()
+    alchemy = SQLAlchemyAsyncConfig(
+        engine_instance=make_engine(settings),
+        session_config=AsyncSessionConfig(expire_on_commit=False, autoflush=True),
+        before_send_handler=autocommit_handler_maker(commit_on_redirect=True),
+        create_all=False,
+    )
+    csrf = CSRFConfig(
+        secret=settings.secret_key,
+        cookie_name="__Host-kp_csrf" if settings.https else "kp_csrf",
+        cookie_secure=settings.https,
+        cookie_httponly=True,  # templates read the token from the request, scripts never need the cookie
+        cookie_samesite="lax",
+        header_name="x-csrftoken",
+        exclude=["/health"],
+    )
+    return Litestar(
+        route_handlers=[
+            health.health,
+            public.router,
+            sign_in.router,
+            home.router,
+            clients.router,
+            audit_log.router,
+            admin.router,
+            create_static_files_router(
+                path="/static", directories=[STATIC], name="static", opt={"exclude_from_csrf": True}
+            ),
+        ],
+        plugins=[SQLAlchemyPlugin(config=alchemy), HTMXPlugin()],
+        request_class=HTMXRequest,
+        template_config=TemplateConfig(
+            directory=ROOT / "templates", engine=JinjaTemplateEngine, engine_callback=configure_jinja
+        ),
+        csrf_config=csrf,
+        middleware=[LocaleMiddleware()],
+        before_send=[security_headers],
+        exception_handlers={HTTPException: error_page, Exception: error_page},
+        dependencies={
+            "actor": Provide(provide_actor),
+            "settings": Provide(provide_settings),
+        },
+        state=State({"settings": settings, "alchemy": alchemy}),
+        openapi_config=OpenAPIConfig(title="Kotopolku", version="1", path="/schema"),
+        debug=settings.debug,
+    )

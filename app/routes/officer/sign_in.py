@@ -1,0 +1,147 @@
+"""Officer sign-in and sign-out: password (argon2id) or passkey, rate-limited, audit-logged."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from litestar import Request, Router, get, post
+from litestar.exceptions import HTTPException
+from litestar.response import Redirect, Response, Template
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.organisation import Staff
+from app.domain import audit, auth, passkeys
+from app.domain.audit import Action
+from app.i18n import _
+from app.settings import Settings
+from app.web import clear_session_cookie, form_of, page, session_cookie, session_cookie_name
+
+SIGN_IN_PAGE = "officer/sign_in.html"
+
+
+def _client_address(request: Request[Any, Any, Any]) -> str | None:
+    return request.client.host if request.client else None
+
+
+@get("/sign-in")
+async def sign_in_page() -> Template:
+    return page(SIGN_IN_PAGE, email="", error=None)
+
+
+def _too_many(seconds: int, email: str = "") -> Template:
+    minutes = max(1, (seconds + 59) // 60)
+    return page(
+        SIGN_IN_PAGE,
+        status_code=429,
+        email=email,
+        error=_("Too many failed sign-in attempts. Try again in %(minutes)d minutes.") % {"minutes": minutes},
+    )
+
+
+@post("/sign-in")
+async def sign_in(
+    request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
+) -> Response[Any]:
+    form = await form_of(request)
+    email = str(form.get("email") or "").strip()[:254]
+    password = str(form.get("password") or "")[:1024]
+    account_key, address_key = auth.limiter_keys(settings, email, _client_address(request))
+    wait = await auth.retry_after(db_session, settings, account_key, address_key)
+    if wait:
+        response = _too_many(wait, email)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    staff = await db_session.scalar(select(Staff).where(func.lower(Staff.email) == email.casefold()))
+    if not (
+        auth.verify_password(settings, staff.password_hash if staff else None, password)
+        and staff
+        and staff.active
+    ):
+        await auth.record_failure(db_session, settings, account_key, address_key)
+        await audit.record(
+            db_session,
+            Action.SIGN_IN_FAILED,
+            actor_kind="staff" if staff else "anonymous",
+            actor_id=staff.id if staff else None,
+            fields=["password"],
+        )
+        await db_session.commit()
+        return page(
+            SIGN_IN_PAGE,
+            status_code=401,
+            email=email,
+            error=_("The e-mail address or the password is wrong."),
+        )
+    await auth.clear_failures(db_session, account_key)
+    return await _signed_in(request, db_session, settings, staff, "password")
+
+
+async def _signed_in(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, staff: Staff, method: str
+) -> Response[Any]:
+    # Rotation: whatever session the browser carried is ended, and a fresh token is issued.
+    await auth.end_session(db, request.cookies.get(session_cookie_name(settings)))
+    token = await auth.start_session(db, settings, staff, method)
+    await audit.record(db, Action.SIGN_IN, actor_kind="staff", actor_id=staff.id, fields=[method])
+    response: Response[Any] = Redirect("/officer/")
+    if method == "passkey":
+        response = Response({"redirect": "/officer/"})
+    response.set_cookie(session_cookie(settings, token))
+    return response
+
+
+@post("/sign-in/passkey/options")
+async def passkey_options(
+    request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
+) -> Response[Any]:
+    _account, address_key = auth.limiter_keys(settings, None, _client_address(request))
+    if wait := await auth.retry_after(db_session, settings, None, address_key):
+        raise HTTPException(status_code=429, headers={"Retry-After": str(wait)})
+    options = await passkeys.authentication_options(db_session, settings)
+    return Response(content=json.loads(options))
+
+
+@post("/sign-in/passkey")
+async def passkey_sign_in(
+    request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
+) -> Response[Any]:
+    _account, address_key = auth.limiter_keys(settings, None, _client_address(request))
+    if wait := await auth.retry_after(db_session, settings, None, address_key):
+        raise HTTPException(status_code=429, headers={"Retry-After": str(wait)})
+    try:
+        credential = json.loads(await request.body())
+        passkey = await passkeys.authenticate(db_session, settings, credential)
+        staff = await db_session.get(Staff, passkey.staff_id)
+        if staff is None or not staff.active:
+            raise passkeys.PasskeyError("inactive")
+    except (passkeys.PasskeyError, ValueError, TypeError):
+        await auth.record_failure(db_session, settings, None, address_key)
+        await audit.record(db_session, Action.SIGN_IN_FAILED, actor_kind="anonymous", fields=["passkey"])
+        await db_session.commit()
+        return Response(
+            {"error": _("The passkey was not accepted. Try again or sign in with your password.")},
+            status_code=401,
+        )
+    return await _signed_in(request, db_session, settings, staff, "passkey")
+
+
+@post("/sign-out")
+async def sign_out(
+    request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
+) -> Response[Any]:
+    """Deletes the server-side session: every tab and copy of the cookie is signed out at once."""
+    token = request.cookies.get(session_cookie_name(settings))
+    signed_in = await auth.resume_session(db_session, settings, token)
+    if signed_in:
+        await audit.record(db_session, Action.SIGN_OUT, actor=signed_in.actor)
+    await auth.end_session(db_session, token)
+    response: Response[Any] = Redirect("/officer/sign-in")
+    response.set_cookie(clear_session_cookie(settings))
+    return response
+
+
+router = Router(
+    path="/officer", route_handlers=[sign_in_page, sign_in, passkey_options, passkey_sign_in, sign_out]
+)

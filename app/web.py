@@ -1,0 +1,198 @@
+"""Request-level plumbing shared by the route modules: locale, security headers, sessions, rendering."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import ASGIMiddleware
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Template
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import i18n
+from app.domain import auth
+from app.domain.auth import SignedIn
+from app.domain.policy import Actor, Permission
+from app.settings import Settings
+
+LANG_COOKIE = "kp_lang"
+ONE_YEAR = 365 * 24 * 3600
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ]
+)
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+
+
+def settings_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Settings:
+    settings: Settings = connection.app.state["settings"]
+    return settings
+
+
+def db_of(connection: ASGIConnection[Any, Any, Any, Any]) -> AsyncSession:
+    """The request's database session — the same one the handler and the autocommit hook use."""
+    config: SQLAlchemyAsyncConfig = connection.app.state["alchemy"]
+    return config.provide_session(connection.app.state, connection.scope)
+
+
+def allowed_locales(path: str) -> tuple[str, ...]:
+    return i18n.OFFICER_LOCALES if path.startswith("/officer") else i18n.PUBLIC_LOCALES
+
+
+class LocaleMiddleware(ASGIMiddleware):
+    """Pick the interface language before the handler runs; remember an explicit ?lang= in a cookie."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        request: Request[Any, Any, Any] = Request(scope)
+        explicit = request.query_params.get("lang")
+        allowed = allowed_locales(scope["path"])
+        code = i18n.negotiate(
+            allowed,
+            explicit,
+            request.cookies.get(LANG_COOKIE),
+            None,
+            request.headers.get("accept-language"),
+        )
+        i18n.set_locale(code)
+        scope.setdefault("state", {})["explicit_locale"] = (explicit in allowed and explicit) or None
+        scope["state"]["remembered_locale"] = request.cookies.get(LANG_COOKIE) in allowed
+        if not (explicit and explicit in allowed):
+            await next_app(scope, receive, send)
+            return
+        secure = settings_of(request).https
+
+        async def remember(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                cookie = Cookie(
+                    LANG_COOKIE,
+                    explicit,
+                    max_age=ONE_YEAR,
+                    path="/",
+                    samesite="lax",
+                    httponly=True,
+                    secure=secure,
+                )
+                MutableScopeHeaders.from_message(message).add("set-cookie", cookie.to_header(header=""))
+            await send(message)
+
+        await next_app(scope, receive, remember)
+
+
+async def security_headers(message: Message, scope: Scope) -> None:
+    """before_send hook: applies to every response, errors and static files included."""
+    if message["type"] != "http.response.start":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    headers["content-security-policy"] = CONTENT_SECURITY_POLICY
+    headers["x-content-type-options"] = "nosniff"
+    headers["referrer-policy"] = "same-origin"
+    headers["permissions-policy"] = PERMISSIONS_POLICY
+    headers["cross-origin-opener-policy"] = "same-origin"
+    headers["x-frame-options"] = "DENY"
+    app = scope.get("litestar_app") or scope.get("app")
+    if app is not None and app.state["settings"].https:
+        headers["strict-transport-security"] = "max-age=63072000; includeSubDomains"
+    if not scope["path"].startswith("/static/"):
+        # Dynamic pages may hold personal data: never stored by the browser or a shared cache.
+        headers["cache-control"] = "no-store"
+        headers["vary"] = "HX-Request, Cookie, Accept-Language"
+
+
+def session_cookie_name(settings: Settings) -> str:
+    return "__Host-" + auth.SESSION_COOKIE if settings.https else auth.SESSION_COOKIE
+
+
+def session_cookie(settings: Settings, token: str) -> Cookie:
+    return Cookie(
+        key=session_cookie_name(settings),
+        value=token,
+        path="/",
+        httponly=True,
+        secure=settings.https,
+        samesite="lax",
+    )
+
+
+def clear_session_cookie(settings: Settings) -> Cookie:
+    return Cookie(
+        key=session_cookie_name(settings),
+        value="",
+        path="/",
+        max_age=0,
+        httponly=True,
+        secure=settings.https,
+        samesite="lax",
+    )
+
+
+async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+    """Every back-office route: a live session, roles read afresh from the database on this request."""
+    settings = settings_of(connection)
+    db = db_of(connection)
+    signed_in = await auth.resume_session(db, settings, connection.cookies.get(session_cookie_name(settings)))
+    if signed_in is None:
+        await db.commit()  # an expired session row was removed
+        raise NotAuthorizedException
+    connection.state["signed_in"] = signed_in
+    state = connection.scope["state"]
+    explicit = state.get("explicit_locale")
+    if explicit and signed_in.staff.locale != explicit:
+        signed_in.staff.locale = explicit  # an explicit choice is remembered on the profile
+    elif (
+        not explicit and not state.get("remembered_locale") and signed_in.staff.locale in i18n.OFFICER_LOCALES
+    ):
+        i18n.set_locale(signed_in.staff.locale)
+
+
+def requires(*permissions: Permission) -> Any:
+    """Route guard: the signed-in actor holds at least one of the permissions."""
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+        actor = current(connection).actor
+        if not any(actor.has(p) for p in permissions):
+            raise PermissionDeniedException
+
+    return guard
+
+
+def current(connection: ASGIConnection[Any, Any, Any, Any]) -> SignedIn:
+    signed_in: SignedIn = connection.state["signed_in"]
+    return signed_in
+
+
+async def provide_actor(request: HTMXRequest) -> Actor:
+    return current(request).actor
+
+
+async def provide_settings(request: HTMXRequest) -> Settings:
+    return settings_of(request)
+
+
+def page(name: str, status_code: int = 200, **context: Any) -> Template:
+    return Template(template_name=name, context=context, status_code=status_code)
+
+
+def not_found() -> NotFoundException:
+    return NotFoundException()
+
+
+async def form_of(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    form = await request.form()
+    return {k: form.get(k) for k in form}
