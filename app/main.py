@@ -10,7 +10,7 @@ from advanced_alchemy.extensions.litestar import (
     AsyncSessionConfig,
     SQLAlchemyAsyncConfig,
     SQLAlchemyPlugin,
-    autocommit_handler_maker,
+    async_autocommit_handler_maker,
 )
 from jinja2 import Environment
 from litestar import Litestar, Request, Response
@@ -30,6 +30,7 @@ from markupsafe import Markup
 from app import i18n
 from app.db.engine import make_engine
 from app.domain.phone import display as phone_display
+from app.labels import SEGMENTS, field_label, label, options
 from app.routes import health, public
 from app.routes.officer import admin, audit_log, clients, home, sign_in
 from app.settings import Settings, get_settings
@@ -49,6 +50,10 @@ def configure_jinja(engine: JinjaTemplateEngine) -> None:
     env.globals.update(
         locale=lambda: i18n.locale_info(i18n.get_locale()),
         locale_info=i18n.locale_info,
+        label=label,
+        field_label=field_label,
+        options=options,
+        segments=SEGMENTS,
         language_choices=i18n.language_choices,
         country_choices=i18n.country_choices,
     )
@@ -107,7 +112,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     alchemy = SQLAlchemyAsyncConfig(
         engine_instance=make_engine(settings),
         session_config=AsyncSessionConfig(expire_on_commit=False, autoflush=True),
-        before_send_handler=autocommit_handler_maker(commit_on_redirect=True),
+        before_send_handler=async_autocommit_handler_maker(commit_on_redirect=True),
         create_all=False,
     )
     csrf = CSRFConfig(

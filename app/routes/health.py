@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-@get("/health", opt={"exclude_from_csrf": True}, sync_to_thread=False)
+@get("/health", opt={"exclude_from_csrf": True})
 async def health(db_session: AsyncSession) -> Response[dict[str, str]]:
     try:
         await db_session.execute(text("SELECT 1"))

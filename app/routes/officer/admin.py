@@ -225,7 +225,7 @@ async def organisations(db_session: AsyncSession, actor: Actor) -> Template:
         "officer/admin/organisations.html",
         context={
             "organisations": await _organisations(db_session),
-            "types": list(OrganisationType),
+            "org_type_enum": OrganisationType,
             "form": {},
             "errors": FormErrors(),
             "actor": actor,
@@ -251,7 +251,7 @@ async def create_organisation(
             status_code=422,
             context={
                 "organisations": await _organisations(db_session),
-                "types": list(OrganisationType),
+                "org_type_enum": OrganisationType,
                 "form": data,
                 "errors": errors,
                 "actor": actor,

@@ -1,0 +1,69 @@
+# Kotopolku. Quick start: `make run` (serve with demo data) and `make test` (everything CI runs).
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test install translations lint typecheck check-migrations test-sqlite test-postgres postgres chromium extract bench clean
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Compiled catalogs are build output; the .po files are the source.
+translations: install
+	$(BIN)/pybabel compile --use-fuzzy -d app/locales -D messages >/dev/null 2>&1 || $(BIN)/pybabel compile -d app/locales -D messages
+
+run: translations
+	$(BIN)/kotopolku migrate
+	$(BIN)/kotopolku demo --if-empty
+	$(BIN)/kotopolku serve
+
+# Re-extract strings after changing them, then translate the new ones in app/locales/*/messages.po.
+extract: install
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --sort-by-file --no-wrap --project=Kotopolku -o app/locales/messages.pot app
+	$(BIN)/pybabel update -i app/locales/messages.pot -d app/locales -D messages --no-wrap --ignore-obsolete
+
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; echo "PostgreSQL did not start"; exit 1
+
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy app
+
+check-translations: install
+	$(BIN)/python scripts/check_translations.py
+
+check-migrations: install postgres
+	rm -f var/check.db && mkdir -p var
+	DATABASE_URL=sqlite:///var/check.db $(BIN)/alembic upgrade head && DATABASE_URL=sqlite:///var/check.db $(BIN)/alembic check
+	psql -q -h 127.0.0.1 -U postgres -c 'DROP DATABASE IF EXISTS kotopolku_check' -c 'CREATE DATABASE kotopolku_check'
+	DATABASE_URL=postgresql://postgres@127.0.0.1:5432/kotopolku_check $(BIN)/alembic upgrade head
+	DATABASE_URL=postgresql://postgres@127.0.0.1:5432/kotopolku_check $(BIN)/alembic check
+
+test-sqlite: translations chromium
+	TEST_DATABASE_URL=sqlite $(BIN)/pytest -n 2 -q
+
+test-postgres: translations chromium postgres
+	TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -n 2 -q
+
+test: lint typecheck check-translations check-migrations test-sqlite test-postgres
+
+bench: translations postgres
+	$(BIN)/python scripts/bench.py
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

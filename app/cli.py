@@ -1,0 +1,155 @@
+"""The `kotopolku` command: migrate, create the first administrator, demo data, verify the audit chain, serve."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+from sqlalchemy import create_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
+
+from app.db.engine import make_engine
+from app.db.organisation import Organisation, OrganisationType, Role
+from app.settings import ROOT, Settings, get_settings
+
+T = TypeVar("T")
+
+
+def run_in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def runner() -> T:
+        engine = make_engine(settings)
+        try:
+            async with async_sessionmaker(engine, expire_on_commit=False)() as db, db.begin():
+                return await work(db)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(runner())
+
+
+@click.group()
+def main() -> None:
+    """Kotopolku administration."""
+
+
+@main.command()
+def migrate() -> None:
+    """Apply the database migrations (the only way the schema changes)."""
+    from alembic import command
+    from alembic.config import Config
+
+    settings = get_settings()
+    if settings.is_sqlite:
+        (ROOT / "var").mkdir(exist_ok=True)
+    command.upgrade(Config(str(ROOT / "alembic.ini")), "head")
+    click.echo("Database is up to date.")
+
+
+@main.command("create-admin")
+@click.option("--email", required=True)
+@click.option("--name", "full_name", required=True)
+@click.option("--organisation", "organisation_name", required=True, help="Created as a municipality if missing.")
+def create_admin(email: str, full_name: str, organisation_name: str) -> None:
+    """Create the first administrator. The password is read from KOTOPOLKU_PASSWORD or asked for."""
+    from app.domain import staff as staff_service
+    from app.domain.auth import MIN_PASSWORD_LENGTH
+
+    password = os.environ.get("KOTOPOLKU_PASSWORD") or getpass.getpass("Password: ")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise click.ClickException(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
+    settings = get_settings()
+
+    async def work(db: AsyncSession) -> None:
+        if await staff_service.email_taken(db, email):
+            raise click.ClickException("Someone already signs in with this e-mail address.")
+        organisation = await staff_service.organisation_by_name(db, organisation_name)
+        if organisation is None:
+            organisation = Organisation(name=organisation_name, type=OrganisationType.MUNICIPALITY)
+            db.add(organisation)
+            await db.flush()
+        await staff_service.create_staff(db, settings, organisation=organisation, email=email, full_name=full_name,
+                                         roles=[Role.ADMINISTRATOR], password=password)  # fmt: skip
+
+    run_in_session(settings, work)
+    click.echo(f"Administrator {email} created.")
+
+
+@main.command()
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has organisations.")
+def demo(if_empty: bool) -> None:
+    """Load the demo municipality, staff and clients."""
+    from app.domain import demo as demo_data
+
+    settings = get_settings()
+
+    async def work(db: AsyncSession) -> list[tuple[str, str, str]] | None:
+        if await demo_data.is_loaded(db):
+            return None
+        return await demo_data.load(db, settings)
+
+    accounts = run_in_session(settings, work)
+    if accounts is None:
+        if not if_empty:
+            raise click.ClickException("The database already has data; demo data is loaded only into an empty one.")
+        return
+    click.echo("Demo data loaded.")
+    (ROOT / "var").mkdir(exist_ok=True)
+    (ROOT / "var" / "demo-accounts.txt").write_text("\n".join(f"{e}\t{p}\t{r}" for r, e, p in accounts) + "\n")
+
+
+@main.command("audit-verify")
+def audit_verify() -> None:
+    """Verify the audit log's hash chain; exit 1 and name the first broken row if it is broken."""
+    from app.domain.audit import verify_chain
+
+    engine = create_engine(get_settings().sync_database_url)
+    with Session(engine) as db:
+        report = verify_chain(db)
+    if report.ok:
+        click.echo(f"Audit chain intact: {report.checked} events.")
+        return
+    click.echo(f"Audit chain broken at event {report.first_broken_seq}: {report.problem}.", err=True)
+    sys.exit(1)
+
+
+@main.command()
+@click.option("--scale", type=int, default=int(os.environ.get("SCALE", "100000")), show_default=True)
+def generate(scale: int) -> None:
+    """Generate a large synthetic client register for benchmarks (into an empty organisation)."""
+    from app.domain.synthetic import generate as generate_clients
+
+    count = run_in_session(get_settings(), lambda db: generate_clients(db, scale))
+    click.echo(f"Generated {count} synthetic clients.")
+
+
+@main.command()
+@click.option("--host", default=os.environ.get("HOST", "127.0.0.1"))
+@click.option("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+@click.option("--workers", type=int, default=1)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the application with uvicorn."""
+    import uvicorn
+
+    settings = get_settings()
+    accounts = ROOT / "var" / "demo-accounts.txt"
+    click.echo(f"\nKotopolku runs at {settings.public_url}/  (back office: {settings.public_url}/officer/)")
+    if accounts.exists() and settings.is_sqlite:
+        click.echo("Demo accounts (e-mail, password, roles):")
+        for line in accounts.read_text().splitlines():
+            click.echo("  " + line.replace("\t", "   "))
+    else:
+        click.echo("Sign in with an account made by `kotopolku create-admin`.")
+    click.echo("Passkeys work at the address above (localhost), not at the bare IP address.\n")
+    uvicorn.run("app.asgi:app", host=host, port=port, workers=workers, proxy_headers=True, log_level="info",
+                server_header=False)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
+

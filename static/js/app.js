@@ -1,0 +1,96 @@
+// Kotopolku's only script besides htmx: passkeys (WebAuthn) and small accessibility helpers.
+// No inline scripts anywhere, so the Content-Security-Policy can forbid them.
+(function () {
+  "use strict";
+
+  function b64urlToBuf(value) {
+    const pad = "=".repeat((4 - (value.length % 4)) % 4);
+    const bin = atob((value + pad).replace(/-/g, "+").replace(/_/g, "/"));
+    return Uint8Array.from(bin, (c) => c.charCodeAt(0)).buffer;
+  }
+  function bufToB64url(buf) {
+    let bin = "";
+    new Uint8Array(buf).forEach((b) => { bin += String.fromCharCode(b); });
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  function creationOptions(json) {
+    if (PublicKeyCredential.parseCreationOptionsFromJSON) return PublicKeyCredential.parseCreationOptionsFromJSON(json);
+    return Object.assign({}, json, {
+      challenge: b64urlToBuf(json.challenge),
+      user: Object.assign({}, json.user, { id: b64urlToBuf(json.user.id) }),
+      excludeCredentials: (json.excludeCredentials || []).map((c) => Object.assign({}, c, { id: b64urlToBuf(c.id) })),
+    });
+  }
+  function requestOptions(json) {
+    if (PublicKeyCredential.parseRequestOptionsFromJSON) return PublicKeyCredential.parseRequestOptionsFromJSON(json);
+    return Object.assign({}, json, {
+      challenge: b64urlToBuf(json.challenge),
+      allowCredentials: (json.allowCredentials || []).map((c) => Object.assign({}, c, { id: b64urlToBuf(c.id) })),
+    });
+  }
+  function credentialJSON(cred) {
+    if (typeof cred.toJSON === "function") return cred.toJSON();
+    const r = cred.response;
+    const out = { id: cred.id, rawId: bufToB64url(cred.rawId), type: cred.type, clientExtensionResults: cred.getClientExtensionResults(), response: { clientDataJSON: bufToB64url(r.clientDataJSON) } };
+    if (r.attestationObject) {
+      out.response.attestationObject = bufToB64url(r.attestationObject);
+      out.response.transports = r.getTransports ? r.getTransports() : [];
+    } else {
+      out.response.authenticatorData = bufToB64url(r.authenticatorData);
+      out.response.signature = bufToB64url(r.signature);
+      if (r.userHandle) out.response.userHandle = bufToB64url(r.userHandle);
+    }
+    return out;
+  }
+  function csrfHeader() {
+    const raw = document.body.getAttribute("hx-headers");
+    try { return JSON.parse(raw || "{}"); } catch (e) { return {}; }
+  }
+  async function postJSON(url, body) {
+    const res = await fetch(url, { method: "POST", credentials: "same-origin", headers: Object.assign({ "Content-Type": "application/json", "Accept": "application/json" }, csrfHeader()), body: body === undefined ? "{}" : JSON.stringify(body) });
+    let data = {};
+    try { data = await res.json(); } catch (e) { /* non-JSON error page */ }
+    if (!res.ok) throw new Error(data.error || String(res.status));
+    return data;
+  }
+
+  function wirePasskeys(root) {
+    const supported = typeof window.PublicKeyCredential === "function";
+    root.querySelectorAll("[data-passkey-sign-in], [data-passkey-register]").forEach((box) => {
+      const error = box.querySelector("[data-passkey-error]");
+      box.hidden = false;
+      if (!supported) { error.textContent = error.dataset.unsupported; return; }
+      const button = box.querySelector("[data-passkey-options]");
+      if (button.dataset.wired) return;
+      button.dataset.wired = "1";
+      button.addEventListener("click", async () => {
+        error.textContent = "";
+        button.disabled = true;
+        try {
+          const options = await postJSON(button.dataset.passkeyOptions);
+          let result;
+          if (box.hasAttribute("data-passkey-register")) {
+            const cred = await navigator.credentials.create({ publicKey: creationOptions(options) });
+            const name = (box.querySelector("#passkey-name") || {}).value || "";
+            result = await postJSON(button.dataset.passkeyVerify, { credential: credentialJSON(cred), name: name });
+          } else {
+            const cred = await navigator.credentials.get({ publicKey: requestOptions(options) });
+            result = await postJSON(button.dataset.passkeyVerify, credentialJSON(cred));
+          }
+          window.location.assign(result.redirect);
+        } catch (e) {
+          error.textContent = error.dataset.failed;
+          button.disabled = false;
+        }
+      });
+    });
+  }
+
+  function focusErrors(root) {
+    const summary = root.querySelector("#error-summary, #conflict");
+    if (summary) summary.focus();
+  }
+
+  document.addEventListener("DOMContentLoaded", () => { wirePasskeys(document); focusErrors(document); });
+  document.addEventListener("htmx:afterSettle", (e) => { wirePasskeys(document); focusErrors(e.target); });
+})();
