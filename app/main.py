@@ -10,7 +10,6 @@ from advanced_alchemy.extensions.litestar import (
     AsyncSessionConfig,
     SQLAlchemyAsyncConfig,
     SQLAlchemyPlugin,
-    async_autocommit_handler_maker,
 )
 from jinja2 import Environment
 from litestar import Litestar, Request, Response
@@ -112,7 +111,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     alchemy = SQLAlchemyAsyncConfig(
         engine_instance=make_engine(settings),
         session_config=AsyncSessionConfig(expire_on_commit=False, autoflush=True),
-        before_send_handler=async_autocommit_handler_maker(commit_on_redirect=True),
+        # Commit on 2xx/3xx, roll back otherwise. The string form binds the handler to this config's
+        # own session key (a second app in the same process, as in tests, gets a different key).
+        before_send_handler="autocommit_include_redirects",
         create_all=False,
     )
     csrf = CSRFConfig(

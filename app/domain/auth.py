@@ -96,7 +96,7 @@ async def resume_session(db: AsyncSession, settings: Settings, token: str | None
     ).first()
     if row is None:
         return None
-    session, staff = row.tuple()
+    session, staff = row
     now = utcnow()
     idle_limit = session.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
     if not staff.active or now >= session.expires_at or now >= idle_limit:

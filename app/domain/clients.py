@@ -393,7 +393,7 @@ async def family(db: AsyncSession, actor: Actor, client: Client) -> list[tuple[F
         .where(FamilyLink.client_id == client.id, client_scope(actor))
         .order_by(Client.date_of_birth)
     )
-    return [r.tuple() for r in rows]
+    return [(r[0], r[1]) for r in rows]
 
 
 async def record_consent(
