@@ -54,7 +54,9 @@ def migrate() -> None:
 @main.command("create-admin")
 @click.option("--email", required=True)
 @click.option("--name", "full_name", required=True)
-@click.option("--organisation", "organisation_name", required=True, help="Created as a municipality if missing.")
+@click.option(
+    "--organisation", "organisation_name", required=True, help="Created as a municipality if missing."
+)
 def create_admin(email: str, full_name: str, organisation_name: str) -> None:
     """Create the first administrator. The password is read from KOTOPOLKU_PASSWORD or asked for."""
     from app.domain import staff as staff_service
@@ -96,11 +98,15 @@ def demo(if_empty: bool) -> None:
     accounts = run_in_session(settings, work)
     if accounts is None:
         if not if_empty:
-            raise click.ClickException("The database already has data; demo data is loaded only into an empty one.")
+            raise click.ClickException(
+                "The database already has data; demo data is loaded only into an empty one."
+            )
         return
     click.echo("Demo data loaded.")
     (ROOT / "var").mkdir(exist_ok=True)
-    (ROOT / "var" / "demo-accounts.txt").write_text("\n".join(f"{e}\t{p}\t{r}" for r, e, p in accounts) + "\n")
+    (ROOT / "var" / "demo-accounts.txt").write_text(
+        "\n".join(f"{e}\t{p}\t{r}" for r, e, p in accounts) + "\n"
+    )
 
 
 @main.command("audit-verify")
@@ -152,4 +158,3 @@ def serve(host: str, port: int, workers: int) -> None:
 
 if __name__ == "__main__":
     main()
-

@@ -72,7 +72,7 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 
 def pgettext(context: str, message: str) -> str:
-    return translations(_current.get()).pgettext(context, message)
+    return str(translations(_current.get()).pgettext(context, message))
 
 
 _ = gettext

@@ -81,8 +81,8 @@ class LocaleMiddleware(ASGIMiddleware):
         async def remember(message: Message) -> None:
             if message["type"] == "http.response.start":
                 cookie = Cookie(
-                    LANG_COOKIE,
-                    explicit,
+                    key=LANG_COOKIE,
+                    value=explicit,
                     max_age=ONE_YEAR,
                     path="/",
                     samesite="lax",

@@ -134,7 +134,7 @@ class Factory:
         person = Staff(
             organisation_id=organisation.id,
             email=email or f"{uuid.uuid4().hex[:10]}@example.fi",
-            full_name="Test " + (roles[0].value if roles else "person"),
+            full_name=f"Test {roles[0].value if roles else 'person'} {uuid.uuid4().hex[:6]}",
             password_hash=auth.hash_password(self.settings, password),
             roles=[StaffRole(role=r) for r in roles],
         )

@@ -140,5 +140,5 @@ def _iterate(db: Session, batch: int) -> Iterator[AuditEvent]:
         db.expunge_all()
 
 
-def _page(after: int, batch: int) -> Select[tuple[AuditEvent]]:
+def _page(after: int, batch: int) -> Select[AuditEvent]:
     return select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(batch)

@@ -78,7 +78,11 @@ SEGMENT_FOR_PERMIT = {
     PermitType.INTERNATIONAL_PROTECTION: 2,
     PermitType.TEMPORARY_PROTECTION: 2,
 }
-KNOWN_HOW_FOR_SEGMENT = {1: KnownHow.CLIENT_CONTACT, 2: KnownHow.MUNICIPAL_PLACEMENT, 3: KnownHow.QUOTA_SELECTION}
+KNOWN_HOW_FOR_SEGMENT = {
+    1: KnownHow.CLIENT_CONTACT,
+    2: KnownHow.MUNICIPAL_PLACEMENT,
+    3: KnownHow.QUOTA_SELECTION,
+}
 STREETS = ("Koulukatu", "Rantatie", "Myllytie", "Asemakatu", "Koivukuja", "Puistotie", "Kirkkokatu")
 
 
@@ -165,12 +169,28 @@ async def load(db: AsyncSession, settings: Settings) -> list[tuple[str, str, str
             clients.append(client)
             if child:
                 for adult in adults:
-                    db.add(FamilyLink(client_id=adult.id, related_client_id=client.id, relation=FamilyRelation.GUARDIAN))
-                    db.add(FamilyLink(client_id=client.id, related_client_id=adult.id, relation=FamilyRelation.CHILD))
+                    db.add(
+                        FamilyLink(
+                            client_id=adult.id, related_client_id=client.id, relation=FamilyRelation.GUARDIAN
+                        )
+                    )
+                    db.add(
+                        FamilyLink(
+                            client_id=client.id, related_client_id=adult.id, relation=FamilyRelation.CHILD
+                        )
+                    )
             else:
                 for adult in adults:
-                    db.add(FamilyLink(client_id=adult.id, related_client_id=client.id, relation=FamilyRelation.SPOUSE))
-                    db.add(FamilyLink(client_id=client.id, related_client_id=adult.id, relation=FamilyRelation.SPOUSE))
+                    db.add(
+                        FamilyLink(
+                            client_id=adult.id, related_client_id=client.id, relation=FamilyRelation.SPOUSE
+                        )
+                    )
+                    db.add(
+                        FamilyLink(
+                            client_id=client.id, related_client_id=adult.id, relation=FamilyRelation.SPOUSE
+                        )
+                    )
                 adults.append(client)
             if not child:
                 for purpose in (ConsentPurpose.ELECTRONIC_MESSAGES, ConsentPurpose.WELLBEING_COUNTY_SHARING):
@@ -184,4 +204,6 @@ async def load(db: AsyncSession, settings: Settings) -> list[tuple[str, str, str
         db.add(ClientAccessGrant(client_id=client.id, staff_id=county_member.id, category=DataCategory.BASIC,
                                  granted_by_id=officer.id, reason="Monialainen yhteistyö"))  # fmt: skip
     await db.flush()
-    return [(", ".join(sorted(r.value for r in roles)), email, DEMO_PASSWORD) for _o, email, _n, roles in people]
+    return [
+        (", ".join(sorted(r.value for r in roles)), email, DEMO_PASSWORD) for _o, email, _n, roles in people
+    ]

@@ -25,7 +25,9 @@ async def generate(db: AsyncSession, scale: int) -> int:
         organisation = Organisation(name=MUNICIPALITY, type=OrganisationType.MUNICIPALITY, code="999")
         db.add(organisation)
         await db.flush()
-    existing = await db.scalar(select(func.count()).select_from(Client).where(Client.organisation_id == organisation.id))
+    existing = await db.scalar(
+        select(func.count()).select_from(Client).where(Client.organisation_id == organisation.id)
+    )
     rng = random.Random(scale)
     today = date.today()  # noqa: DTZ011
     rows = []

@@ -1,0 +1,97 @@
+"""Staff passkeys verified with py_webauthn against a software authenticator: registration, sign-in,
+user verification required, single-use and expiring challenges."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from app.db.auth import Passkey, WebAuthnChallenge
+from app.db.base import utcnow
+from app.db.organisation import Role
+from tests.conftest import BASE_URL, post, sign_in
+from tests.soft_authenticator import SoftAuthenticator
+
+
+def json_post(client, url, body=None):
+    headers = {"x-csrftoken": client.cookies["kp_csrf"], "accept": "application/json"}
+    return client.post(url, json=body if body is not None else {}, headers=headers)
+
+
+def register(client, authenticator, name="Work laptop"):
+    options = json_post(client, "/officer/profile/passkeys/options").json()
+    assert options["authenticatorSelection"]["userVerification"] == "required"
+    return json_post(client, "/officer/profile/passkeys", {"credential": authenticator.create(options), "name": name})
+
+
+def passkey_sign_in(client, authenticator):
+    options = json_post(client, "/officer/sign-in/passkey/options").json()
+    assertion = authenticator.get(options)
+    return json_post(client, "/officer/sign-in/passkey", assertion), assertion
+
+
+@pytest.fixture
+def officer(client, factory):
+    person = factory.staff(factory.organisation(), Role.INTEGRATION_OFFICER)
+    sign_in(client, person)
+    return person
+
+
+def test_register_then_sign_in_with_the_passkey(client, officer, db):
+    key = SoftAuthenticator(origin=BASE_URL, rp_id="testserver.local")
+    assert register(client, key).json() == {"redirect": "/officer/profile"}
+    assert db.scalar(select(Passkey.name).where(Passkey.staff_id == officer.id)) == "Work laptop"
+    post(client, "/officer/sign-out")
+    assert client.get("/officer/", follow_redirects=False).status_code == 302
+
+    response, _ = passkey_sign_in(client, key)
+    assert response.status_code == 201
+    assert response.json() == {"redirect": "/officer/"}
+    assert client.get("/officer/").status_code == 200
+
+
+def test_a_replayed_assertion_is_refused(client, officer):
+    key = SoftAuthenticator(origin=BASE_URL, rp_id="testserver.local")
+    register(client, key)
+    post(client, "/officer/sign-out")
+    first, assertion = passkey_sign_in(client, key)
+    assert first.status_code == 201
+    post(client, "/officer/sign-out")
+    replay = json_post(client, "/officer/sign-in/passkey", assertion)
+    assert replay.status_code == 401
+
+
+def test_user_verification_is_required(client, officer):
+    key = SoftAuthenticator(origin=BASE_URL, rp_id="testserver.local", user_verified=False)
+    assert register(client, key).status_code == 400
+
+
+def test_an_expired_challenge_is_refused(client, officer, db):
+    key = SoftAuthenticator(origin=BASE_URL, rp_id="testserver.local")
+    register(client, key)
+    post(client, "/officer/sign-out")
+    options = json_post(client, "/officer/sign-in/passkey/options").json()
+    db.execute(update(WebAuthnChallenge).values(expires_at=utcnow() - timedelta(seconds=1)))
+    db.commit()
+    assert json_post(client, "/officer/sign-in/passkey", key.get(options)).status_code == 401
+
+
+def test_a_response_for_another_site_is_refused(client, officer):
+    key = SoftAuthenticator(origin=BASE_URL, rp_id="testserver.local")
+    register(client, key)
+    post(client, "/officer/sign-out")
+    phishing = SoftAuthenticator(origin="https://kotopolku.evil.example", rp_id="testserver.local", key=key.key,
+                                 credential_id=key.credential_id, user_handle=key.user_handle)
+    response, _ = passkey_sign_in(client, phishing)
+    assert response.status_code == 401
+
+
+def test_removing_a_passkey(client, officer, db):
+    key = SoftAuthenticator(origin=BASE_URL, rp_id="testserver.local")
+    register(client, key)
+    passkey_id = db.scalar(select(Passkey.id))
+    assert post(client, f"/officer/profile/passkeys/{passkey_id}/delete").status_code in (302, 303)
+    assert db.scalar(select(Passkey)) is None
+    post(client, "/officer/sign-out")
+    response, _ = passkey_sign_in(client, key)
+    assert response.status_code == 401

@@ -1,0 +1,83 @@
+"""Public surfaces, languages and response headers."""
+
+import re
+
+import pytest
+
+from app.db.organisation import Role, Staff
+from tests.conftest import sign_in
+
+
+def test_health_reports_the_database(client):
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+@pytest.mark.parametrize("path", ["/", "/officer/sign-in", "/me/", "/accessibility", "/no-such-page", "/static/css/app.css"])
+def test_every_response_carries_the_security_headers(client, path):
+    response = client.get(path)
+    csp = response.headers["content-security-policy"]
+    script_src = re.search(r"script-src ([^;]*)", csp).group(1)
+    assert "unsafe-inline" not in script_src and "unsafe-eval" not in script_src
+    for directive in ("object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"):
+        assert directive in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "same-origin"
+    assert "camera=()" in response.headers["permissions-policy"]
+
+
+def test_pages_are_not_stored_but_static_files_may_be(client):
+    assert client.get("/officer/sign-in").headers["cache-control"] == "no-store"
+    assert client.get("/static/css/app.css").headers.get("cache-control") != "no-store"
+
+
+def test_pages_have_no_inline_scripts_styles_or_handlers(client):
+    html = client.get("/").text
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html)
+    assert " style=" not in html and "<style" not in html
+    assert not re.search(r"\son[a-z]+=", html)
+
+
+def test_language_is_negotiated_and_remembered(client):
+    assert 'lang="fi" dir="ltr"' in client.get("/").text  # the default
+    assert 'lang="sv"' in client.get("/", headers={"Accept-Language": "sv-FI,sv;q=0.9"}).text
+    chosen = client.get("/?lang=ar")
+    assert 'lang="ar" dir="rtl"' in chosen.text
+    cookie = chosen.headers["set-cookie"]
+    assert cookie.startswith("kp_lang=ar;") and "Path=/" in cookie and "HttpOnly" in cookie
+    # Remembered on later pages, over the browser's own preference.
+    assert 'lang="ar" dir="rtl"' in client.get("/me/", headers={"Accept-Language": "en"}).text
+
+
+def test_farsi_is_right_to_left_and_translated(client):
+    page = client.get("/?lang=fa").text
+    assert 'dir="rtl"' in page
+    assert "Choose your language" not in page
+
+
+def test_the_back_office_falls_back_when_the_language_is_public_only(client):
+    client.get("/?lang=so")
+    assert 'lang="fi"' in client.get("/officer/sign-in").text
+
+
+def test_an_officers_explicit_choice_is_kept_on_the_profile(client, factory, db):
+    officer = factory.staff(factory.organisation(), Role.INTEGRATION_OFFICER)
+    sign_in(client, officer)
+    assert 'lang="sv"' in client.get("/officer/?lang=sv").text
+    db.expire_all()
+    assert db.get(Staff, officer.id).locale == "sv"
+    client.cookies.delete("kp_lang")
+    assert 'lang="sv"' in client.get("/officer/", headers={"Accept-Language": "en"}).text
+
+
+def test_errors_are_translated_pages_without_details(client):
+    response = client.get("/no-such-page?lang=sv")
+    assert response.status_code == 404
+    assert 'lang="sv"' in response.text and "Traceback" not in response.text
+
+
+def test_landing_offers_every_language_in_its_own_name(client):
+    page = client.get("/").text
+    for name in ("Suomi", "Svenska", "English", "العربية", "فارسی", "Русский", "Українська", "Soomaali"):
+        assert name in page
