@@ -180,10 +180,12 @@ def csrf_token(client: TestClient[Any]) -> str:
 def post(client: TestClient[Any], url: str, data: dict[str, Any] | list[tuple[str, str]] | None = None, **kwargs: Any) -> Any:
     """A form POST carrying the CSRF token the way a browser form does."""
     token = csrf_token(client)
-    if isinstance(data, list):
-        body = [*data, ("_csrf_token", token)]
+    body: dict[str, Any] = {"_csrf_token": token}
+    if isinstance(data, list):  # repeated fields, e.g. several roles
+        for key, value in data:
+            body.setdefault(key, []).append(value)
     else:
-        body = {**(data or {}), "_csrf_token": token}
+        body.update(data or {})
     return client.post(url, data=body, follow_redirects=False, **kwargs)
 
 

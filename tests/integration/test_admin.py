@@ -1,0 +1,108 @@
+"""Administration: staff, roles, organisations, and the first administrator from the command line."""
+
+import re
+import subprocess
+import sys
+
+from sqlalchemy import select
+
+from app.db.auth import StaffSession
+from app.db.organisation import Organisation, OrganisationType, Role, Staff
+from tests.conftest import post, sign_in
+
+
+def test_first_administrator_from_the_command_line(client, database_url, db):
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "create-admin", "--email", "Admin@Esimerkkila.fi", "--name", "Pia Pääkäyttäjä",
+         "--organisation", "Esimerkkilän kaupunki"],
+        env={"DATABASE_URL": database_url, "KOTOPOLKU_PASSWORD": "a long enough password", "PATH": "/usr/bin:/bin",
+             "SECRET_KEY": "x", "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_KIB": "1024"},
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    admin = db.scalar(select(Staff).where(Staff.email == "admin@esimerkkila.fi"))
+    assert admin.role_set == {Role.ADMINISTRATOR}
+    response = post(client, "/officer/sign-in", {"email": "admin@esimerkkila.fi", "password": "a long enough password"})
+    assert response.status_code == 302
+
+
+def test_administrator_creates_staff_who_can_sign_in(client, factory, db):
+    city = factory.organisation()
+    admin = factory.staff(city, Role.ADMINISTRATOR)
+    sign_in(client, admin)
+    response = post(client, "/officer/admin/staff", [
+        ("full_name", "Aino Virtanen"), ("email", "aino@example.fi"), ("organisation_id", str(city.id)),
+        ("roles", "integration_officer"), ("roles", "manager"),
+    ])  # fmt: skip
+    assert response.status_code == 200
+    password = re.search(r"<code>([^<]+)</code>", response.text).group(1)
+    person = db.scalar(select(Staff).where(Staff.email == "aino@example.fi"))
+    assert person.role_set == {Role.INTEGRATION_OFFICER, Role.MANAGER}
+    client.cookies.clear()
+    sign_in(client, person, password=password)
+
+
+def test_roles_must_fit_the_organisation(client, factory, db):
+    city = factory.organisation()
+    county = factory.organisation(type=OrganisationType.WELLBEING_COUNTY)
+    admin = factory.staff(city, Role.ADMINISTRATOR)
+    sign_in(client, admin)
+    response = post(client, "/officer/admin/staff", [
+        ("full_name", "Sari Niemi"), ("email", "sari@example.fi"), ("organisation_id", str(county.id)),
+        ("roles", "integration_officer"),
+    ])  # fmt: skip
+    assert response.status_code == 422
+    assert 'value="Sari Niemi"' in response.text  # nothing typed is lost
+    assert db.scalar(select(Staff).where(Staff.email == "sari@example.fi")) is None
+
+
+def test_revoking_a_role_in_the_back_office_takes_effect_at_once(client, factory, db):
+    city = factory.organisation()
+    admin = factory.staff(city, Role.ADMINISTRATOR)
+    officer = factory.staff(city, Role.INTEGRATION_OFFICER, Role.MANAGER)
+    sign_in(client, officer)
+    officer_cookie = client.cookies.get("kp_session")
+    assert client.get("/officer/audit").status_code == 200
+
+    client.cookies.clear()
+    sign_in(client, admin)
+    edit = client.get(f"/officer/admin/staff/{officer.id}").text
+    version = re.search(r'name="version" value="(\d+)"', edit).group(1)
+    saved = post(client, f"/officer/admin/staff/{officer.id}",
+                 [("full_name", officer.full_name), ("roles", "integration_officer"), ("version", version)])
+    assert saved.status_code == 303
+
+    client.cookies.clear()
+    client.cookies.set("kp_session", officer_cookie)
+    assert client.get("/officer/audit").status_code == 403
+    assert client.get("/officer/clients").status_code == 200
+
+
+def test_deactivating_ends_the_persons_sessions(client, factory, db):
+    city = factory.organisation()
+    admin = factory.staff(city, Role.ADMINISTRATOR)
+    officer = factory.staff(city, Role.INTEGRATION_OFFICER)
+    sign_in(client, officer)
+    client.cookies.clear()
+    sign_in(client, admin)
+    assert post(client, f"/officer/admin/staff/{officer.id}/deactivate").status_code == 303
+    assert db.scalar(select(StaffSession).where(StaffSession.staff_id == officer.id)) is None
+
+
+def test_administrators_see_no_client_data(client, factory, db):
+    city = factory.organisation()
+    admin = factory.staff(city, Role.ADMINISTRATOR)
+    record = factory.client(city)
+    sign_in(client, admin)
+    assert client.get("/officer/clients").status_code == 403
+    assert client.get(f"/officer/clients/{record.id}").status_code == 403
+    assert "/officer/clients" not in client.get("/officer/").text
+
+
+def test_organisations_are_added_with_a_type(client, factory, db):
+    admin = factory.staff(factory.organisation(), Role.ADMINISTRATOR)
+    sign_in(client, admin)
+    assert post(client, "/officer/admin/organisations", {"name": "Sana Oy", "type": "service_provider"}).status_code == 303
+    assert db.scalar(select(Organisation).where(Organisation.name == "Sana Oy")).type == OrganisationType.SERVICE_PROVIDER
+    duplicate = post(client, "/officer/admin/organisations", {"name": "Sana Oy", "type": "municipality"})
+    assert duplicate.status_code == 422
