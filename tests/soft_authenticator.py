@@ -37,7 +37,9 @@ class SoftAuthenticator:
     counter: int = 0
 
     def _client_data(self, kind: str, challenge: str) -> bytes:
-        return json.dumps({"type": kind, "challenge": challenge, "origin": self.origin, "crossOrigin": False}).encode()
+        return json.dumps(
+            {"type": kind, "challenge": challenge, "origin": self.origin, "crossOrigin": False}
+        ).encode()
 
     def _flags(self) -> int:
         return UP | (UV if self.user_verified else 0)
@@ -45,9 +47,13 @@ class SoftAuthenticator:
     def create(self, options: dict[str, Any]) -> dict[str, Any]:
         self.user_handle = unb64url(options["user"]["id"])
         numbers = self.key.public_key().public_numbers()
-        cose_key = cbor2.dumps({1: 2, 3: -7, -1: 1, -2: numbers.x.to_bytes(32, "big"), -3: numbers.y.to_bytes(32, "big")})
+        cose_key = cbor2.dumps(
+            {1: 2, 3: -7, -1: 1, -2: numbers.x.to_bytes(32, "big"), -3: numbers.y.to_bytes(32, "big")}
+        )
         attested = bytes(16) + struct.pack(">H", len(self.credential_id)) + self.credential_id + cose_key
-        auth_data = hashlib.sha256(self.rp_id.encode()).digest() + bytes([self._flags() | AT]) + struct.pack(">I", 0)
+        auth_data = (
+            hashlib.sha256(self.rp_id.encode()).digest() + bytes([self._flags() | AT]) + struct.pack(">I", 0)
+        )
         attestation = cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": auth_data + attested})
         return {
             "id": b64url(self.credential_id),
@@ -64,7 +70,11 @@ class SoftAuthenticator:
     def get(self, options: dict[str, Any]) -> dict[str, Any]:
         self.counter += 1
         client_data = self._client_data("webauthn.get", options["challenge"])
-        auth_data = hashlib.sha256(self.rp_id.encode()).digest() + bytes([self._flags()]) + struct.pack(">I", self.counter)
+        auth_data = (
+            hashlib.sha256(self.rp_id.encode()).digest()
+            + bytes([self._flags()])
+            + struct.pack(">I", self.counter)
+        )
         signature = self.key.sign(auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256()))
         return {
             "id": b64url(self.credential_id),

@@ -22,7 +22,9 @@ def test_first_administrator_from_the_command_line(client, database_url, db):
     assert result.returncode == 0, result.stderr
     admin = db.scalar(select(Staff).where(Staff.email == "admin@esimerkkila.fi"))
     assert admin.role_set == {Role.ADMINISTRATOR}
-    response = post(client, "/officer/sign-in", {"email": "admin@esimerkkila.fi", "password": "a long enough password"})
+    response = post(
+        client, "/officer/sign-in", {"email": "admin@esimerkkila.fi", "password": "a long enough password"}
+    )
     assert response.status_code == 302
 
 
@@ -68,8 +70,11 @@ def test_revoking_a_role_in_the_back_office_takes_effect_at_once(client, factory
     sign_in(client, admin)
     edit = client.get(f"/officer/admin/staff/{officer.id}").text
     version = re.search(r'name="version" value="(\d+)"', edit).group(1)
-    saved = post(client, f"/officer/admin/staff/{officer.id}",
-                 [("full_name", officer.full_name), ("roles", "integration_officer"), ("version", version)])
+    saved = post(
+        client,
+        f"/officer/admin/staff/{officer.id}",
+        [("full_name", officer.full_name), ("roles", "integration_officer"), ("version", version)],
+    )
     assert saved.status_code == 303
 
     client.cookies.clear()
@@ -102,7 +107,15 @@ def test_administrators_see_no_client_data(client, factory, db):
 def test_organisations_are_added_with_a_type(client, factory, db):
     admin = factory.staff(factory.organisation(), Role.ADMINISTRATOR)
     sign_in(client, admin)
-    assert post(client, "/officer/admin/organisations", {"name": "Sana Oy", "type": "service_provider"}).status_code == 303
-    assert db.scalar(select(Organisation).where(Organisation.name == "Sana Oy")).type == OrganisationType.SERVICE_PROVIDER
+    assert (
+        post(
+            client, "/officer/admin/organisations", {"name": "Sana Oy", "type": "service_provider"}
+        ).status_code
+        == 303
+    )
+    assert (
+        db.scalar(select(Organisation).where(Organisation.name == "Sana Oy")).type
+        == OrganisationType.SERVICE_PROVIDER
+    )
     duplicate = post(client, "/officer/admin/organisations", {"name": "Sana Oy", "type": "municipality"})
     assert duplicate.status_code == 422

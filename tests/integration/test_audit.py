@@ -15,7 +15,9 @@ def run_verify(database_url):
     return subprocess.run(
         [sys.executable, "-m", "app.cli", "audit-verify"],
         env={"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin", "SECRET_KEY": "x"},
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -57,7 +59,7 @@ def test_a_deleted_row_or_a_cut_tail_is_noticed(client, factory, db):
 
 
 def test_a_failed_change_leaves_no_audit_event(client, factory, db):
-    officer, record = make_history(client, factory, db)
+    _officer, record = make_history(client, factory, db)
     before = db.scalar(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()))
     response = post(client, f"/officer/clients/{record.id}", {"first_names": "", "version": "1"})
     assert response.status_code == 422

@@ -35,7 +35,9 @@ def test_wrong_password_is_refused_and_logged(client, factory, db):
 def test_sign_in_is_rate_limited_per_account(client, factory):
     officer = factory.staff(factory.organisation(), Role.INTEGRATION_OFFICER)
     for _ in range(5):
-        assert post(client, "/officer/sign-in", {"email": officer.email, "password": "nope"}).status_code == 401
+        assert (
+            post(client, "/officer/sign-in", {"email": officer.email, "password": "nope"}).status_code == 401
+        )
     limited = post(client, "/officer/sign-in", {"email": officer.email, "password": PASSWORD})
     assert limited.status_code == 429
     assert int(limited.headers["retry-after"]) > 0
@@ -115,8 +117,11 @@ def test_state_changing_requests_need_the_csrf_token(client, factory):
     forged = client.post("/officer/clients/search", data={"q": "x", "_csrf_token": "0" * 128})
     assert forged.status_code == 403
     # htmx sends the token in a header instead of the body.
-    with_header = client.post("/officer/clients/search", data={"q": "x"},
-                              headers={"x-csrftoken": client.cookies["kp_csrf"], "HX-Request": "true"})
+    with_header = client.post(
+        "/officer/clients/search",
+        data={"q": "x"},
+        headers={"x-csrftoken": client.cookies["kp_csrf"], "HX-Request": "true"},
+    )
     assert with_header.status_code == 200
 
 
@@ -127,8 +132,11 @@ def test_cookies_are_httponly_samesite_and_secure_over_https(https_settings, fac
         csrf_header = page.headers["set-cookie"]
         assert "__Host-kp_csrf=" in csrf_header and "Secure" in csrf_header and "HttpOnly" in csrf_header
         token = secure.cookies["__Host-kp_csrf"]
-        response = secure.post("/officer/sign-in", data={"email": officer.email, "password": PASSWORD,
-                               "_csrf_token": token}, follow_redirects=False)
+        response = secure.post(
+            "/officer/sign-in",
+            data={"email": officer.email, "password": PASSWORD, "_csrf_token": token},
+            follow_redirects=False,
+        )
         cookie = response.headers["set-cookie"]
         assert cookie.startswith("__Host-kp_session=")
         for flag in ("HttpOnly", "Secure", "SameSite=lax", "Path=/"):

@@ -57,10 +57,16 @@ def test_register_a_client(client, officer, db):
 
 
 def test_bad_input_gets_clear_errors_and_keeps_what_was_typed(client, officer, db):
-    typed = {**VALID, "identity_code": "131052-308U", "phone": "12", "postal_code": "123", "date_of_birth": "1.1.1990"}
+    typed = {
+        **VALID,
+        "identity_code": "131052-308U",
+        "phone": "12",
+        "postal_code": "123",
+        "date_of_birth": "1.1.1990",
+    }
     response = post(client, "/officer/clients", typed)
     assert response.status_code == 422
-    assert "not a valid personal identity code" in response.text.replace("\n", " ") or "henkilötunnus" in response.text
+    assert 'id="identity_code-error"' in response.text
     assert 'value="131052-308U"' in response.text
     assert 'value="Олена Шевченко"' in response.text
     assert 'aria-invalid="true"' in response.text
@@ -74,14 +80,24 @@ def test_an_identity_code_is_registered_once_per_organisation(client, officer):
 
 
 def test_probable_duplicates_are_shown_before_saving(client, officer, factory, db):
-    factory.client(factory.organisation(), first_names="Mohammad", last_name="Al-Hassan", date_of_birth=date(1990, 5, 4))
+    factory.client(
+        factory.organisation(), first_names="Mohammad", last_name="Al-Hassan", date_of_birth=date(1990, 5, 4)
+    )
     mine = officer.organisation_id
     from app.db.organisation import Organisation
 
     own = db.get(Organisation, mine)
     factory.client(own, first_names="Mohammád", last_name="Al-Hassan", date_of_birth=date(1990, 5, 4))
-    new = {**VALID, "identity_code": "", "first_names": "Mohammad", "last_name": "Alhassan", "native_name": "",
-           "date_of_birth": "1990-05-04", "phone": "", "email": ""}
+    new = {
+        **VALID,
+        "identity_code": "",
+        "first_names": "Mohammad",
+        "last_name": "Alhassan",
+        "native_name": "",
+        "date_of_birth": "1990-05-04",
+        "phone": "",
+        "email": "",
+    }
     warned = post(client, "/officer/clients", new)
     assert warned.status_code == 422
     assert "Mohammád" in warned.text  # the own organisation's probable duplicate
@@ -111,8 +127,15 @@ def test_search_by_name_code_phone_and_birth_date(client, officer, factory, db, 
     from app.db.organisation import Organisation
 
     own = db.get(Organisation, officer.organisation_id)
-    factory.client(own, first_names="Olena", last_name="Shevchenko", native_name="Олена Шевченко",
-                   identity_code="131052-308T", phone="+358401234567", date_of_birth=date(1952, 10, 13))
+    factory.client(
+        own,
+        first_names="Olena",
+        last_name="Shevchenko",
+        native_name="Олена Шевченко",
+        identity_code="131052-308T",
+        phone="+358401234567",
+        date_of_birth=date(1952, 10, 13),
+    )
     factory.client(own, first_names="José", last_name="Álvarez", date_of_birth=date(1980, 1, 1))
     factory.client(factory.organisation(), first_names="Olena", last_name="Shevchenko-Other")
     assert search(client, query) == expected
@@ -129,7 +152,8 @@ def test_search_pages_through_results_and_works_without_javascript(client, offic
     assert len(first) == 20 and len(second) == 3
     assert not set(first) & set(second)
     plain = post(client, "/officer/clients/search", {"q": "ivanova"})  # a normal form post: a whole page
-    assert "<html" in plain.text and "Next page" in plain.text or "Seuraava sivu" in plain.text
+    assert "<html" in plain.text
+    assert "Seuraava sivu" in plain.text  # "Next page" in Finnish, the default language
 
 
 def test_ended_clients_are_found_only_when_asked(client, officer, factory, db):
@@ -145,7 +169,9 @@ def test_ended_clients_are_found_only_when_asked(client, officer, factory, db):
 def test_a_stale_edit_is_refused_and_the_input_kept(client, officer, factory, db):
     from app.db.organisation import Organisation
 
-    record = factory.client(db.get(Organisation, officer.organisation_id), first_names="Zahra", last_name="Ahmadi")
+    record = factory.client(
+        db.get(Organisation, officer.organisation_id), first_names="Zahra", last_name="Ahmadi"
+    )
     form = client.get(f"/officer/clients/{record.id}/edit").text
     version = re.search(r'name="version" value="(\d+)"', form).group(1)
     base = {**VALID, "identity_code": "", "first_names": "Zahra", "last_name": "Ahmadi", "version": version}
@@ -162,7 +188,11 @@ def test_a_stale_edit_is_refused_and_the_input_kept(client, officer, factory, db
     assert saved.phone == "+358407654321" and saved.street_address is None
     # Saving again from the refreshed form is a conscious choice and goes through.
     fresh_version = re.search(r'name="version" value="(\d+)"', stale.text).group(1)
-    again = post(client, f"/officer/clients/{record.id}", {**base, "street_address": "Koulukatu 5", "version": fresh_version})
+    again = post(
+        client,
+        f"/officer/clients/{record.id}",
+        {**base, "street_address": "Koulukatu 5", "version": fresh_version},
+    )
     assert again.status_code == 303
 
 
@@ -170,14 +200,20 @@ def test_ending_the_client_relationship(client, officer, factory, db):
     from app.db.organisation import Organisation
 
     record = factory.client(db.get(Organisation, officer.organisation_id))
-    response = post(client, f"/officer/clients/{record.id}/end",
-                    {"ended_on": "2026-01-31", "end_reason": "moved_away", "version": str(record.version)})
+    response = post(
+        client,
+        f"/officer/clients/{record.id}/end",
+        {"ended_on": "2026-01-31", "end_reason": "moved_away", "version": str(record.version)},
+    )
     assert response.status_code == 303
     db.expire_all()
     ended = db.get(Client, record.id)
     assert ended.status.value == "ended" and ended.ended_on == date(2026, 1, 31)
-    again = post(client, f"/officer/clients/{record.id}/end",
-                 {"ended_on": "2026-02-01", "end_reason": "other", "version": str(ended.version)})
+    again = post(
+        client,
+        f"/officer/clients/{record.id}/end",
+        {"ended_on": "2026-02-01", "end_reason": "other", "version": str(ended.version)},
+    )
     assert again.status_code == 422
 
 
@@ -187,16 +223,22 @@ def test_family_links_are_recorded_both_ways(client, officer, factory, db):
     own = db.get(Organisation, officer.organisation_id)
     parent = factory.client(own, first_names="Fatima", last_name="Haddad")
     child = factory.client(own, first_names="Omar", last_name="Haddad")
-    response = post(client, f"/officer/clients/{parent.id}/family",
-                    {"related_identifier": child.temporary_identifier, "relation": "guardian"})
+    response = post(
+        client,
+        f"/officer/clients/{parent.id}/family",
+        {"related_identifier": child.temporary_identifier, "relation": "guardian"},
+    )
     assert response.status_code == 303
     links = {(link.client_id, link.relation.value) for link in db.scalars(select(FamilyLink))}
     assert links == {(parent.id, "guardian"), (child.id, "child")}
     assert "Omar" in client.get(f"/officer/clients/{parent.id}").text
     # Someone in another organisation cannot be linked.
     stranger = factory.client(factory.organisation(), first_names="Stranger")
-    refused = post(client, f"/officer/clients/{parent.id}/family",
-                   {"related_identifier": stranger.temporary_identifier, "relation": "spouse"})
+    refused = post(
+        client,
+        f"/officer/clients/{parent.id}/family",
+        {"related_identifier": stranger.temporary_identifier, "relation": "spouse"},
+    )
     assert refused.status_code == 422
 
 
@@ -205,8 +247,14 @@ def test_consents_keep_their_history(client, officer, factory, db):
 
     record = factory.client(db.get(Organisation, officer.organisation_id))
     for given in ("yes", "no"):
-        assert post(client, f"/officer/clients/{record.id}/consents",
-                    {"purpose": "wellbeing_county_sharing", "given": given, "decided_on": "2026-01-10"}).status_code == 303
+        assert (
+            post(
+                client,
+                f"/officer/clients/{record.id}/consents",
+                {"purpose": "wellbeing_county_sharing", "given": given, "decided_on": "2026-01-10"},
+            ).status_code
+            == 303
+        )
     decisions = db.scalars(select(Consent).order_by(Consent.recorded_at)).all()
     assert [c.given for c in decisions] == [True, False]
     assert all(c.recorded_by_id == officer.id for c in decisions)

@@ -21,7 +21,9 @@ def json_post(client, url, body=None):
 def register(client, authenticator, name="Work laptop"):
     options = json_post(client, "/officer/profile/passkeys/options").json()
     assert options["authenticatorSelection"]["userVerification"] == "required"
-    return json_post(client, "/officer/profile/passkeys", {"credential": authenticator.create(options), "name": name})
+    return json_post(
+        client, "/officer/profile/passkeys", {"credential": authenticator.create(options), "name": name}
+    )
 
 
 def passkey_sign_in(client, authenticator):
@@ -80,8 +82,13 @@ def test_a_response_for_another_site_is_refused(client, officer):
     key = SoftAuthenticator(origin=BASE_URL, rp_id="testserver.local")
     register(client, key)
     post(client, "/officer/sign-out")
-    phishing = SoftAuthenticator(origin="https://kotopolku.evil.example", rp_id="testserver.local", key=key.key,
-                                 credential_id=key.credential_id, user_handle=key.user_handle)
+    phishing = SoftAuthenticator(
+        origin="https://kotopolku.evil.example",
+        rp_id="testserver.local",
+        key=key.key,
+        credential_id=key.credential_id,
+        user_handle=key.user_handle,
+    )
     response, _ = passkey_sign_in(client, phishing)
     assert response.status_code == 401
 

@@ -14,7 +14,9 @@ def test_health_reports_the_database(client):
     assert response.json() == {"status": "ok", "database": "ok"}
 
 
-@pytest.mark.parametrize("path", ["/", "/officer/sign-in", "/me/", "/accessibility", "/no-such-page", "/static/css/app.css"])
+@pytest.mark.parametrize(
+    "path", ["/", "/officer/sign-in", "/me/", "/accessibility", "/no-such-page", "/static/css/app.css"]
+)
 def test_every_response_carries_the_security_headers(client, path):
     response = client.get(path)
     csp = response.headers["content-security-policy"]

@@ -8,7 +8,11 @@ from app.domain import identity_code
 @pytest.mark.parametrize(
     ("code", "born", "temporary"),
     [
-        ("131052-308T", date(1952, 10, 13), False),  # the Digital and Population Data Services Agency's example
+        (
+            "131052-308T",
+            date(1952, 10, 13),
+            False,
+        ),  # the Digital and Population Data Services Agency's example
         ("010594Y123W", date(1994, 5, 1), False),  # new century sign for the 1900s
         ("020110A950A", date(2010, 1, 2), True),  # individual numbers 900–999 are temporary
         ("311299+1236", date(1899, 12, 31), False),
