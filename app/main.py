@@ -78,6 +78,13 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
             request.scope["route_handler"].paths if "route_handler" in request.scope else "?",
         )
     if isinstance(exc, NotAuthorizedException) and request.scope["path"].startswith("/officer"):
+        if request.headers.get("hx-request") and request.method != "GET":
+            # Keep the page and what was typed on it; app.js shows this message with a sign-in link.
+            return Response(
+                content=i18n.gettext("Your session has ended. Sign in again in a new tab, then save again here."),
+                status_code=401,
+                media_type="text/plain",
+            )
         if request.headers.get("hx-request"):
             return Response(content="", status_code=204, headers={"HX-Redirect": "/officer/sign-in"})
         return Redirect("/officer/sign-in")

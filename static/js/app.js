@@ -91,6 +91,16 @@
     if (summary) summary.focus();
   }
 
+  // An expired session during a save: keep the page and its input, say what to do.
+  document.addEventListener("htmx:responseError", (e) => {
+    const xhr = e.detail.xhr;
+    const box = document.getElementById("session-ended");
+    if (xhr.status !== 401 || !box) return;
+    box.querySelector("p").textContent = xhr.responseText;
+    box.hidden = false;
+    box.focus();
+  });
+
   document.addEventListener("DOMContentLoaded", () => { wirePasskeys(document); focusErrors(document); });
   document.addEventListener("htmx:afterSettle", (e) => { wirePasskeys(document); focusErrors(e.target); });
 })();

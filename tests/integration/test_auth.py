@@ -150,3 +150,14 @@ def test_plain_http_cookies_are_not_marked_secure(client, factory):
     cookie = response.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
     assert "strict-transport-security" not in response.headers
+
+
+def test_an_expired_session_during_an_htmx_save_keeps_the_page(client, factory, db):
+    officer = factory.staff(factory.organisation(), Role.INTEGRATION_OFFICER)
+    sign_in(client, officer)
+    db.execute(update(StaffSession).values(last_seen_at=utcnow() - timedelta(minutes=31)))
+    db.commit()
+    response = post(client, "/officer/clients", {"first_names": "Typed"}, headers={"HX-Request": "true"})
+    assert response.status_code == 401
+    assert "hx-redirect" not in response.headers
+    assert client.get("/officer/", headers={"HX-Request": "true"}).headers["hx-redirect"] == "/officer/sign-in"
