@@ -125,6 +125,8 @@ FIELD_LABELS = {
     "family": N_("Family"),
     "consents": N_("Consents"),
     "health": N_("Health and functional capacity"),
+    "duplicates": N_("Probable duplicates"),
+    "name": N_("Name"),
     "status": N_("Status"),
     "ended_on": N_("End date"),
     "end_reason": N_("Reason for ending"),

@@ -132,6 +132,7 @@ async def duplicates(request: HTMXRequest, db_session: AsyncSession, actor: Acto
     parsed = clients.read_client_form(data, rows)
     exclude = uuid.UUID(str(data["client_id"])) if data.get("client_id") else None
     found = await clients.probable_duplicates(db_session, actor, parsed.values, exclude)
+    await audit.record(db_session, Action.SEARCH, actor=actor, object_type="client", fields=["duplicates"])
     return Template("officer/clients/_duplicates.html", context={"duplicates": found})
 
 
