@@ -109,6 +109,9 @@ async def security_headers(message: Message, scope: Scope) -> None:
     app = scope.get("litestar_app") or scope.get("app")
     if app is not None and app.state["settings"].https:
         headers["strict-transport-security"] = "max-age=63072000; includeSubDomains"
+    if message["status"] in (409, 422) and scope.get("method") == "POST":
+        # A form shown again with errors: the address bar stays on the form it came from.
+        headers["hx-push-url"] = "false"
     if not scope["path"].startswith("/static/"):
         # Dynamic pages may hold personal data: never stored by the browser or a shared cache.
         headers["cache-control"] = "no-store"

@@ -45,7 +45,9 @@ def main() -> int:
         )  # fmt: skip
         template = load(LOCALES / "messages.pot")
         if messages(load(fresh)) != messages(template):
-            problems.append("app/locales/messages.pot is stale: run `make extract` and translate the new strings.")
+            problems.append(
+                "app/locales/messages.pot is stale: run `make extract` and translate the new strings."
+            )
     wanted = set(messages(template))
     for code in COMPLETE + PUBLIC_ONLY:
         catalog = load(LOCALES / code / "LC_MESSAGES" / "messages.po")

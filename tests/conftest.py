@@ -124,13 +124,17 @@ class Factory:
         self.db = db
         self.settings = settings
 
-    def organisation(self, name: str | None = None, type: OrganisationType = OrganisationType.MUNICIPALITY) -> Organisation:
+    def organisation(
+        self, name: str | None = None, type: OrganisationType = OrganisationType.MUNICIPALITY
+    ) -> Organisation:
         org = Organisation(name=name or f"Org {uuid.uuid4().hex[:8]}", type=type)
         self.db.add(org)
         self.db.commit()
         return org
 
-    def staff(self, organisation: Organisation, *roles: Role, email: str | None = None, password: str = PASSWORD) -> Staff:
+    def staff(
+        self, organisation: Organisation, *roles: Role, email: str | None = None, password: str = PASSWORD
+    ) -> Staff:
         person = Staff(
             organisation_id=organisation.id,
             email=email or f"{uuid.uuid4().hex[:10]}@example.fi",
@@ -153,7 +157,9 @@ class Factory:
         }
         values.update(fields)
         record = Client(organisation_id=organisation.id, search_text="", **values)
-        record.search_text = text_folding.search_text(record.first_names, record.last_name, record.native_name)
+        record.search_text = text_folding.search_text(
+            record.first_names, record.last_name, record.native_name
+        )
         self.db.add(record)
         self.db.commit()
         return record
@@ -177,7 +183,12 @@ def csrf_token(client: TestClient[Any]) -> str:
     return token
 
 
-def post(client: TestClient[Any], url: str, data: dict[str, Any] | list[tuple[str, str]] | None = None, **kwargs: Any) -> Any:
+def post(
+    client: TestClient[Any],
+    url: str,
+    data: dict[str, Any] | list[tuple[str, str]] | None = None,
+    **kwargs: Any,
+) -> Any:
     """A form POST carrying the CSRF token the way a browser form does."""
     token = csrf_token(client)
     body: dict[str, Any] = {"_csrf_token": token}
