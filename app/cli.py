@@ -54,11 +54,17 @@ def migrate() -> None:
 @main.command("create-admin")
 @click.option("--email", required=True)
 @click.option("--name", "full_name", required=True)
+@click.option("--organisation", "organisation_name", required=True, help="Created if missing.")
 @click.option(
-    "--organisation", "organisation_name", required=True, help="Created as a municipality if missing."
+    "--type",
+    "organisation_type",
+    type=click.Choice([t.value for t in OrganisationType]),
+    default=OrganisationType.MUNICIPALITY.value,
+    show_default=True,
+    help="The type of a new organisation.",
 )
-def create_admin(email: str, full_name: str, organisation_name: str) -> None:
-    """Create the first administrator. The password is read from KOTOPOLKU_PASSWORD or asked for."""
+def create_admin(email: str, full_name: str, organisation_name: str, organisation_type: str) -> None:
+    """Create an organisation's first administrator. The password is read from KOTOPOLKU_PASSWORD or asked for."""
     from app.domain import staff as staff_service
     from app.domain.auth import MIN_PASSWORD_LENGTH
 
@@ -72,7 +78,7 @@ def create_admin(email: str, full_name: str, organisation_name: str) -> None:
             raise click.ClickException("Someone already signs in with this e-mail address.")
         organisation = await staff_service.organisation_by_name(db, organisation_name)
         if organisation is None:
-            organisation = Organisation(name=organisation_name, type=OrganisationType.MUNICIPALITY)
+            organisation = Organisation(name=organisation_name, type=OrganisationType(organisation_type))
             db.add(organisation)
             await db.flush()
         await staff_service.create_staff(db, settings, organisation=organisation, email=email, full_name=full_name,

@@ -81,7 +81,9 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         if request.headers.get("hx-request") and request.method != "GET":
             # Keep the page and what was typed on it; app.js shows this message with a sign-in link.
             return Response(
-                content=i18n.gettext("Your session has ended. Sign in again in a new tab, then save again here."),
+                content=i18n.gettext(
+                    "Your session has ended. Sign in again in a new tab, then save again here."
+                ),
                 status_code=401,
                 media_type="text/plain",
             )

@@ -45,17 +45,35 @@ def test_administrator_creates_staff_who_can_sign_in(client, factory, db):
 
 
 def test_roles_must_fit_the_organisation(client, factory, db):
-    city = factory.organisation()
     county = factory.organisation(type=OrganisationType.WELLBEING_COUNTY)
-    admin = factory.staff(city, Role.ADMINISTRATOR)
+    admin = factory.staff(county, Role.ADMINISTRATOR)
     sign_in(client, admin)
     response = post(client, "/officer/admin/staff", [
-        ("full_name", "Sari Niemi"), ("email", "sari@example.fi"), ("organisation_id", str(county.id)),
-        ("roles", "integration_officer"),
+        ("full_name", "Sari Niemi"), ("email", "sari@example.fi"), ("roles", "integration_officer"),
     ])  # fmt: skip
     assert response.status_code == 422
     assert 'value="Sari Niemi"' in response.text  # nothing typed is lost
     assert db.scalar(select(Staff).where(Staff.email == "sari@example.fi")) is None
+
+
+def test_staff_are_added_only_to_the_administrators_own_organisation(client, factory, db):
+    city = factory.organisation()
+    other = factory.organisation()
+    admin = factory.staff(city, Role.ADMINISTRATOR)
+    sign_in(client, admin)
+    response = post(client, "/officer/admin/staff", [
+        ("full_name", "Eeva"), ("email", "eeva@example.fi"), ("organisation_id", str(other.id)),
+        ("roles", "integration_officer"),
+    ])  # fmt: skip
+    assert response.status_code == 422
+    assert db.scalar(select(Staff).where(Staff.email == "eeva@example.fi")) is None
+    mine = post(
+        client,
+        "/officer/admin/staff",
+        [("full_name", "Eeva"), ("email", "eeva@example.fi"), ("roles", "integration_officer")],
+    )
+    assert mine.status_code == 200
+    assert db.scalar(select(Staff).where(Staff.email == "eeva@example.fi")).organisation_id == city.id
 
 
 def test_revoking_a_role_in_the_back_office_takes_effect_at_once(client, factory, db):

@@ -160,4 +160,6 @@ def test_an_expired_session_during_an_htmx_save_keeps_the_page(client, factory, 
     response = post(client, "/officer/clients", {"first_names": "Typed"}, headers={"HX-Request": "true"})
     assert response.status_code == 401
     assert "hx-redirect" not in response.headers
-    assert client.get("/officer/", headers={"HX-Request": "true"}).headers["hx-redirect"] == "/officer/sign-in"
+    assert (
+        client.get("/officer/", headers={"HX-Request": "true"}).headers["hx-redirect"] == "/officer/sign-in"
+    )

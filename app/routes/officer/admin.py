@@ -1,9 +1,11 @@
 """Administration: organisations, staff accounts and roles. Roles are read on every request, so a
-revoked right takes effect on the next one; deactivating an account ends its sessions."""
+revoked right takes effect on the next one; deactivating an account ends its sessions.
+
+An administrator manages the staff of their own organisation only: another organisation's staff id
+answers 404. The first administrator of a new organisation is made with `kotopolku create-admin`."""
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from typing import Any
 
@@ -28,6 +30,12 @@ from app.web import requires, staff_guard
 GUARDS = [staff_guard, requires(Permission.STAFF_MANAGE)]
 
 
+async def _own_organisation(db: AsyncSession, actor: Actor) -> Organisation:
+    organisation = await db.get(Organisation, actor.organisation_id)
+    assert organisation is not None  # staff rows reference their organisation
+    return organisation
+
+
 async def _organisations(db: AsyncSession) -> list[Organisation]:
     return list((await db.scalars(select(Organisation).order_by(Organisation.name))).all())
 
@@ -46,7 +54,10 @@ def _roles_from(form: Any) -> list[Role]:
 async def staff_list(db_session: AsyncSession, actor: Actor) -> Template:
     people = (
         await db_session.scalars(
-            select(Staff).options(selectinload(Staff.roles)).order_by(Staff.active.desc(), Staff.full_name)
+            select(Staff)
+            .options(selectinload(Staff.roles))
+            .where(Staff.organisation_id == actor.organisation_id)
+            .order_by(Staff.active.desc(), Staff.full_name)
         )
     ).all()
     return Template("officer/admin/staff_list.html", context={"people": people, "actor": actor})
@@ -56,16 +67,15 @@ def _staff_form(status: int = 200, **context: Any) -> Template:
     context.setdefault("errors", FormErrors())
     return Template(
         "officer/admin/staff_form.html",
-        context={**context, "all_roles": list(Role), "roles_by_org": staff_service.ROLES_BY_ORGANISATION},
+        context={**context, "all_roles": staff_service.ROLES_BY_ORGANISATION[context["organisation"].type]},
         status_code=status,
     )
 
 
 @get("/admin/staff/new")
 async def new_staff(db_session: AsyncSession, actor: Actor) -> Template:
-    return _staff_form(
-        form={}, roles=[], person=None, organisations=await _organisations(db_session), actor=actor
-    )
+    organisation = await _own_organisation(db_session, actor)
+    return _staff_form(form={}, roles=[], person=None, organisation=organisation, actor=actor)
 
 
 @post("/admin/staff")
@@ -84,24 +94,16 @@ async def create_staff(
     full_name = text(data, "full_name")
     if not full_name:
         errors["full_name"] = _("Enter the person's name.")
-    organisation = None
-    with contextlib.suppress(ValueError):
-        organisation = await db_session.get(Organisation, uuid.UUID(str(data.get("organisation_id"))))
-    if organisation is None:
-        errors["organisation_id"] = _("Choose the organisation.")
+    organisation = await _own_organisation(db_session, actor)
+    if data.get("organisation_id") not in (None, "", str(organisation.id)):
+        errors["roles"] = _("You can add staff only to your own organisation.")
     elif not roles:
         errors["roles"] = _("Choose at least one role.")
     elif not set(roles) <= set(staff_service.ROLES_BY_ORGANISATION[organisation.type]):
         errors["roles"] = _("Some of these roles are not available in this organisation.")
-    if errors or organisation is None or not email or not full_name:
+    if errors or not email or not full_name:
         return _staff_form(
-            422,
-            form=data,
-            roles=roles,
-            person=None,
-            errors=errors,
-            organisations=await _organisations(db_session),
-            actor=actor,
+            422, form=data, roles=roles, person=None, errors=errors, organisation=organisation, actor=actor
         )
     password = staff_service.generate_password()
     person = await staff_service.create_staff(
@@ -119,8 +121,12 @@ async def create_staff(
     )
 
 
-async def _person(db: AsyncSession, staff_id: uuid.UUID) -> Staff:
-    person = await db.scalar(select(Staff).options(selectinload(Staff.roles)).where(Staff.id == staff_id))
+async def _person(db: AsyncSession, actor: Actor, staff_id: uuid.UUID) -> Staff:
+    person = await db.scalar(
+        select(Staff)
+        .options(selectinload(Staff.roles))
+        .where(Staff.id == staff_id, Staff.organisation_id == actor.organisation_id)
+    )
     if person is None:
         raise NotFoundException
     return person
@@ -128,12 +134,12 @@ async def _person(db: AsyncSession, staff_id: uuid.UUID) -> Staff:
 
 @get("/admin/staff/{staff_id:uuid}")
 async def edit_staff(db_session: AsyncSession, actor: Actor, staff_id: uuid.UUID) -> Template:
-    person = await _person(db_session, staff_id)
+    person = await _person(db_session, actor, staff_id)
     return _staff_form(
         form={"full_name": person.full_name, "email": person.email, "version": person.version},
         roles=sorted(person.role_set),
         person=person,
-        organisations=[person.organisation],
+        organisation=person.organisation,
         actor=actor,
     )
 
@@ -142,7 +148,7 @@ async def edit_staff(db_session: AsyncSession, actor: Actor, staff_id: uuid.UUID
 async def update_staff(
     request: HTMXRequest, db_session: AsyncSession, actor: Actor, staff_id: uuid.UUID
 ) -> Template | Redirect:
-    person = await _person(db_session, staff_id)
+    person = await _person(db_session, actor, staff_id)
     form = await request.form()
     data = {k: form.get(k) for k in form}
     roles = _roles_from(form)
@@ -168,7 +174,7 @@ async def update_staff(
             roles=roles,
             person=person,
             errors=errors,
-            organisations=[person.organisation],
+            organisation=person.organisation,
             actor=actor,
         )
     if person.full_name != full_name:
@@ -187,7 +193,7 @@ async def update_staff(
 
 @post("/admin/staff/{staff_id:uuid}/deactivate")
 async def deactivate_staff(db_session: AsyncSession, actor: Actor, staff_id: uuid.UUID) -> Redirect:
-    person = await _person(db_session, staff_id)
+    person = await _person(db_session, actor, staff_id)
     if person.id != actor.staff_id and person.active:
         await auth.deactivate(db_session, person)
         await audit.record(
@@ -205,7 +211,7 @@ async def deactivate_staff(db_session: AsyncSession, actor: Actor, staff_id: uui
 async def reset_password(
     db_session: AsyncSession, actor: Actor, settings: Settings, staff_id: uuid.UUID
 ) -> Template:
-    person = await _person(db_session, staff_id)
+    person = await _person(db_session, actor, staff_id)
     password = staff_service.generate_password()
     person.password_hash = auth.hash_password(settings, password)
     person.active = True

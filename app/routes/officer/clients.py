@@ -130,7 +130,10 @@ async def new_client(actor: Actor) -> Template:
 async def duplicates(request: HTMXRequest, db_session: AsyncSession, actor: Actor) -> Template:
     data, rows = await _form(request)
     parsed = clients.read_client_form(data, rows)
-    exclude = uuid.UUID(str(data["client_id"])) if data.get("client_id") else None
+    try:
+        exclude = uuid.UUID(str(data["client_id"])) if data.get("client_id") else None
+    except ValueError:
+        exclude = None
     found = await clients.probable_duplicates(db_session, actor, parsed.values, exclude)
     await audit.record(db_session, Action.SEARCH, actor=actor, object_type="client", fields=["duplicates"])
     return Template("officer/clients/_duplicates.html", context={"duplicates": found})
