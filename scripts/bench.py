@@ -271,6 +271,8 @@ def main() -> None:
     if not shutil.which("wrk"):
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
     prepare_database(scale, args.fresh)
+    if (load := os.getloadavg()[0]) > 0.5:  # figures are only comparable on an otherwise idle machine
+        print(f"WARNING: load average {load:.1f} before the run: something else is using the CPUs.")
     # The client page of the demo client with the most family members (generated clients have none).
     client_id = sql(DB_URL, "SELECT c.id FROM client c JOIN organisation o ON o.id = c.organisation_id "
                             "LEFT JOIN family_link f ON f.client_id = c.id WHERE o.name = %s "
