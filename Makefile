@@ -18,7 +18,7 @@ install: $(STAMP)
 
 # Compiled catalogs are build output; the .po files are the source.
 translations: install
-	$(BIN)/pybabel compile --use-fuzzy -d app/locales -D messages >/dev/null 2>&1 || $(BIN)/pybabel compile -d app/locales -D messages
+	$(BIN)/pybabel compile -d app/locales -D messages >/dev/null
 
 run: translations
 	$(BIN)/kotopolku migrate

@@ -46,9 +46,8 @@ def hello() -> dict[str, str]:
     return {"hello": "world"}
 
 
-bare_app = Litestar(
-    [hello], logging_config=None
-)  # served by uvicorn as `bench:bare_app` with --app-dir scripts
+# The baseline: served by uvicorn as `bench:bare_app` (with --app-dir scripts), like the app.
+bare_app = Litestar([hello], logging_config=None)
 
 
 @dataclass
@@ -102,6 +101,19 @@ def prepare_database(scale: int, fresh: bool) -> None:
         subprocess.run([BIN / "kotopolku", *command], cwd=ROOT, env=env(), check=True)
     sql(DB_URL, "VACUUM ANALYZE")
     print(f"Database ready in {time.monotonic() - started:.0f} s.")
+
+
+def cpu_busy(seconds: float = 2.0) -> float:
+    """Share of CPU time spent outside idle and iowait over a short interval (Linux /proc/stat)."""
+
+    def sample() -> tuple[int, int]:
+        values = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return sum(values), values[3] + values[4]
+
+    total, idle = sample()
+    time.sleep(seconds)
+    total2, idle2 = sample()
+    return 1 - (idle2 - idle) / max(1, total2 - total)
 
 
 def start_server(app: str, port: int, log: IO[bytes], *extra: str) -> subprocess.Popen[bytes]:
@@ -271,8 +283,8 @@ def main() -> None:
     if not shutil.which("wrk"):
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
     prepare_database(scale, args.fresh)
-    if (load := os.getloadavg()[0]) > 0.5:  # figures are only comparable on an otherwise idle machine
-        print(f"WARNING: load average {load:.1f} before the run: something else is using the CPUs.")
+    if (busy := cpu_busy()) > 0.15:  # figures are only comparable on an otherwise idle machine
+        print(f"WARNING: the CPUs were {busy:.0%} busy just before the run: something else is running.")
     # The client page of the demo client with the most family members (generated clients have none).
     client_id = sql(DB_URL, "SELECT c.id FROM client c JOIN organisation o ON o.id = c.organisation_id "
                             "LEFT JOIN family_link f ON f.client_id = c.id WHERE o.name = %s "
