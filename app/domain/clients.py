@@ -25,6 +25,7 @@ from app.db.client import (
     EndReason,
     FamilyLink,
     FamilyRelation,
+    HealthInformation,
     KnownHow,
     LanguageLevel,
     PermitType,
@@ -424,6 +425,24 @@ async def record_consent(
         object_type="consent",
         object_id=purpose.value,
         fields=["given", "decided_on"] + (["note"] if note else []),
+    )
+
+
+async def add_health_information(
+    db: AsyncSession, actor: Actor, client: Client, body: str, source: str
+) -> None:
+    """§73: only what affects integration and is necessary; the source and the recorder are kept."""
+    entry = HealthInformation(client_id=client.id, text=body, source=source, recorded_by_id=actor.staff_id)
+    db.add(entry)
+    await db.flush()
+    await audit.record(
+        db,
+        Action.CREATE,
+        actor=actor,
+        client_id=client.id,
+        object_type="health_information",
+        object_id=entry.id,
+        fields=["text", "source"],
     )
 
 

@@ -84,6 +84,17 @@ def _form_page(status: int = 200, **context: Any) -> Template:
     )
 
 
+def _section_page(
+    name: str, client: Client, form: dict[str, Any], errors: FormErrors, status: int = 422
+) -> Template:
+    """A client-page section form (end, family, consent, health) shown again with its errors."""
+    return Template(
+        f"officer/clients/{name}.html",
+        context={"client": client, "form": form, "errors": errors, **CHOICES},
+        status_code=status,
+    )
+
+
 async def _client_or_404(db: AsyncSession, actor: Actor, client_id: uuid.UUID) -> Client:
     client = await load_client(db, actor, client_id)
     if client is None:
@@ -275,11 +286,7 @@ async def end_client(
     if client.status == ClientStatus.ENDED:
         errors["end_reason"] = _("The client relationship has already ended.")
     if errors or ended_on is None or reason is None:
-        return Template(
-            "officer/clients/end.html",
-            context={"client": client, "form": form, "errors": errors, **CHOICES},
-            status_code=422,
-        )
+        return _section_page("end", client, form, errors, 422)
     try:
         await clients.end_relationship(
             db_session,
@@ -296,11 +303,7 @@ async def end_client(
         )
         await db_session.rollback()
         fresh = await _writable(db_session, actor, client_id)
-        return Template(
-            "officer/clients/end.html",
-            context={"client": fresh, "form": form, "errors": errors, **CHOICES},
-            status_code=409,
-        )
+        return _section_page("end", fresh, form, errors, 409)
     return Redirect(f"/officer/clients/{client.id}", status_code=303)
 
 
@@ -330,11 +333,7 @@ async def add_family(
             "No other client of yours has this identity code or temporary identifier."
         )
     if errors or relation is None or related is None:
-        return Template(
-            "officer/clients/family_form.html",
-            context={"client": client, "form": form, "errors": errors, **CHOICES},
-            status_code=422,
-        )
+        return _section_page("family_form", client, form, errors, 422)
     await clients.add_family_link(db_session, actor, client, related, relation)
     return Redirect(f"/officer/clients/{client.id}#family", status_code=303)
 
@@ -352,11 +351,7 @@ async def add_consent(
     if given not in ("yes", "no"):
         errors["given"] = _("Choose whether the consent was given or withdrawn.")
     if errors or purpose is None or decided_on is None:
-        return Template(
-            "officer/clients/consent_form.html",
-            context={"client": client, "form": form, "errors": errors, **CHOICES},
-            status_code=422,
-        )
+        return _section_page("consent_form", client, form, errors, 422)
     await clients.record_consent(
         db_session, actor, client, purpose, given == "yes", decided_on, text(form, "note", 1000)
     )
@@ -379,23 +374,8 @@ async def add_health(
     if not source:
         errors["source"] = _("Say where the information comes from.")
     if errors or not body or not source:
-        return Template(
-            "officer/clients/health_form.html",
-            context={"client": client, "form": form, "errors": errors},
-            status_code=422,
-        )
-    entry = HealthInformation(client_id=client.id, text=body, source=source, recorded_by_id=actor.staff_id)
-    db_session.add(entry)
-    await db_session.flush()
-    await audit.record(
-        db_session,
-        Action.CREATE,
-        actor=actor,
-        client_id=client.id,
-        object_type="health_information",
-        object_id=entry.id,
-        fields=["text", "source"],
-    )
+        return _section_page("health_form", client, form, errors, 422)
+    await clients.add_health_information(db_session, actor, client, body, source)
     return Redirect(f"/officer/clients/{client.id}#health", status_code=303)
 
 
