@@ -126,7 +126,10 @@ def audit_verify() -> None:
     if report.ok:
         click.echo(f"Audit chain intact: {report.checked} events.")
         return
-    click.echo(f"Audit chain broken at event {report.first_broken_seq}: {report.problem}.", err=True)
+    where = f"event {report.broken_event_id}" if report.broken_event_id else "the end"
+    click.echo(
+        f"Audit chain {report.chain} broken at {where} (position {report.seq}): {report.problem}.", err=True
+    )
     sys.exit(1)
 
 

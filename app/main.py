@@ -40,8 +40,9 @@ STATIC = ROOT.parent / "static"
 log = logging.getLogger("kotopolku")
 
 
-def configure_jinja(engine: JinjaTemplateEngine) -> None:
+def configure_jinja(engine: JinjaTemplateEngine, reload_templates: bool = False) -> None:
     env: Environment = engine.engine
+    env.auto_reload = reload_templates  # no stat() of every template on every request in production
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(  # type: ignore[attr-defined]
         i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext
@@ -150,7 +151,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[SQLAlchemyPlugin(config=alchemy), HTMXPlugin()],
         request_class=HTMXRequest,
         template_config=TemplateConfig(
-            directory=ROOT / "templates", engine=JinjaTemplateEngine, engine_callback=configure_jinja
+            directory=ROOT / "templates",
+            engine=JinjaTemplateEngine,
+            engine_callback=lambda engine: configure_jinja(engine, settings.debug),
         ),
         csrf_config=csrf,
         middleware=[LocaleMiddleware()],

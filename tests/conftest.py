@@ -21,6 +21,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
 from app import i18n
+from app.db.audit import AUDIT_CHAINS
 from app.db.client import Client, KnownHow
 from app.db.models import Base
 from app.db.organisation import Organisation, OrganisationType, Role, Staff, StaffRole
@@ -80,7 +81,10 @@ def clean_database(request: pytest.FixtureRequest) -> None:
         else:
             for table in tables:
                 conn.execute(text(f"DELETE FROM {table}"))
-        conn.execute(text("INSERT INTO audit_chain_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
+        conn.execute(
+            text("INSERT INTO audit_chain_head (id, seq, hash) VALUES (:id, 0, :h)"),
+            [{"id": chain, "h": "0" * 64} for chain in range(1, AUDIT_CHAINS + 1)],
+        )
 
 
 @pytest.fixture(scope="session")

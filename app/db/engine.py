@@ -25,7 +25,9 @@ def make_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
         echo=settings.sql_echo,
         pool_size=kwargs.pop("pool_size", 10),
         max_overflow=kwargs.pop("max_overflow", 10),
-        pool_pre_ping=True,
+        # No pre-ping round trip per request: a connection that died is invalidated when it fails, and
+        # recycling keeps connections younger than typical proxy/firewall idle limits.
+        pool_recycle=1800,
         **kwargs,
     )
 

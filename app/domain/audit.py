@@ -1,8 +1,10 @@
 """Audit log (service 16): append-only and hash-chained, written in the transaction of the change.
 
-Each event's hash covers its content and the previous event's hash, so editing or deleting any row
-breaks the chain from that row on. Appends take the single chain-head row's lock first
-(UPDATE … RETURNING), which orders them on PostgreSQL and SQLite alike.
+Each event's hash covers its content and the previous event's hash in its chain, so editing or
+deleting any row breaks its chain from that row on. An append first claims a chain head with
+UPDATE … RETURNING, which orders that chain's appends on PostgreSQL and SQLite alike. There are several
+chains (AUDIT_CHAINS): on PostgreSQL an append takes a head no other transaction holds (SKIP LOCKED), so
+concurrent requests do not queue behind one lock.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Update, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -41,6 +43,7 @@ class Action(StrEnum):
 
 def _digest(event: AuditEvent) -> str:
     body = [
+        event.chain,
         event.seq,
         event.at.isoformat(),
         str(event.actor_id) if event.actor_id else None,
@@ -70,15 +73,11 @@ async def record(
     fields: Iterable[str] = (),
 ) -> None:
     """Append one event. Field names only — never values — so the log holds no personal data."""
-    head = (
-        await db.execute(
-            update(AuditChainHead)
-            .where(AuditChainHead.id == 1)
-            .values(seq=AuditChainHead.seq + 1)
-            .returning(AuditChainHead.seq, AuditChainHead.hash)
-        )
-    ).one()
+    head = (await db.execute(_claim_chain(db))).one_or_none()
+    if head is None:  # every chain is busy: wait for one
+        head = (await db.execute(_claim_chain(db, wait=True))).one()
     event = AuditEvent(
+        chain=head.id,
         seq=head.seq,
         at=utcnow(),
         actor_id=actor.staff_id if actor else actor_id,
@@ -94,51 +93,70 @@ async def record(
     )
     event.hash = _digest(event)
     db.add(event)
-    await db.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(hash=event.hash))
+    await db.execute(update(AuditChainHead).where(AuditChainHead.id == head.id).values(hash=event.hash))
+
+
+def _claim_chain(db: AsyncSession, wait: bool = False) -> Update:
+    """UPDATE one chain head (seq + 1) and return it: a free one on PostgreSQL, any one elsewhere."""
+    pick = select(AuditChainHead.id).order_by(func.random()).limit(1)
+    if db.get_bind().dialect.name == "postgresql" and not wait:
+        pick = pick.with_for_update(skip_locked=True)
+    return (
+        update(AuditChainHead)
+        .where(AuditChainHead.id == pick.scalar_subquery())
+        .values(seq=AuditChainHead.seq + 1)
+        .returning(AuditChainHead.id, AuditChainHead.seq, AuditChainHead.hash)
+    )
 
 
 @dataclass(frozen=True)
 class ChainReport:
     checked: int
-    first_broken_seq: int | None
-    problem: str | None
+    broken_event_id: int | None = None  # the first row found wrong, when one exists
+    chain: int | None = None
+    seq: int | None = None
+    problem: str | None = None
 
     @property
     def ok(self) -> bool:
-        return self.first_broken_seq is None
+        return self.problem is None
 
 
 def verify_chain(db: Session, batch: int = 5000) -> ChainReport:
-    """Walk the chain in order; report the first row whose position, link or hash is wrong."""
-    expected_prev = GENESIS_HASH
-    expected_seq = 1
+    """Walk every chain in order; report the first row whose position, link or hash is wrong."""
     checked = 0
-    for event in _iterate(db, batch):
-        if event.seq != expected_seq:
-            return ChainReport(checked, expected_seq, f"row {expected_seq} is missing")
-        if event.prev_hash != expected_prev:
-            return ChainReport(checked, event.seq, "link to the previous row does not match")
-        if _digest(event) != event.hash:
-            return ChainReport(checked, event.seq, "content does not match its hash")
-        expected_prev = event.hash
-        expected_seq += 1
-        checked += 1
-    head = db.get(AuditChainHead, 1)
-    if head is None or head.seq != checked or head.hash != expected_prev:
-        return ChainReport(checked, checked + 1, "rows after this one were removed")
-    return ChainReport(checked, None, None)
+    for head in db.scalars(select(AuditChainHead).order_by(AuditChainHead.id)).all():
+        expected_prev, expected_seq = GENESIS_HASH, 1
+        for event in _iterate(db, head.id, batch):
+            problem = None
+            if event.seq != expected_seq:
+                problem = f"position {expected_seq} is missing"
+            elif event.prev_hash != expected_prev:
+                problem = "link to the previous event does not match"
+            elif _digest(event) != event.hash:
+                problem = "content does not match its hash"
+            if problem:
+                return ChainReport(checked, event.id, head.id, event.seq, problem)
+            expected_prev, expected_seq = event.hash, expected_seq + 1
+            checked += 1
+        if head.seq != expected_seq - 1 or head.hash != expected_prev:
+            return ChainReport(
+                checked, None, head.id, expected_seq, "events at the end of the chain were removed"
+            )
+    return ChainReport(checked)
 
 
-def _iterate(db: Session, batch: int) -> Iterator[AuditEvent]:
+def _iterate(db: Session, chain: int, batch: int) -> Iterator[AuditEvent]:
     last = 0
     while True:
-        rows = db.scalars(_page(last, batch)).all()
+        rows = db.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.chain == chain, AuditEvent.seq > last)
+            .order_by(AuditEvent.seq)
+            .limit(batch)
+        ).all()
         if not rows:
             return
         yield from rows
         last = rows[-1].seq
         db.expunge_all()
-
-
-def _page(after: int, batch: int) -> Select[AuditEvent]:
-    return select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(batch)

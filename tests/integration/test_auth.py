@@ -18,7 +18,7 @@ def test_password_sign_in_starts_a_session(client, factory, db):
     assert client.get("/officer/", follow_redirects=False).headers["location"] == "/officer/sign-in"
     sign_in(client, officer)
     assert client.get("/officer/").status_code == 200
-    actions = db.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)).all()
+    actions = db.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert "sign_in" in actions
 
 

@@ -59,8 +59,8 @@ async def audit_search(request: HTMXRequest, db_session: AsyncSession, actor: Ac
             moment = datetime.combine(day + timedelta(days=1 if op == "lt" else 0), time(), LOCAL_TIME)
             statement = statement.where(AuditEvent.at >= moment if op == "ge" else AuditEvent.at < moment)
     if filters["before"].isdigit():
-        statement = statement.where(AuditEvent.seq < int(filters["before"]))
-    rows = (await db_session.execute(statement.order_by(AuditEvent.seq.desc()).limit(PAGE_SIZE + 1))).all()
+        statement = statement.where(AuditEvent.id < int(filters["before"]))
+    rows = (await db_session.execute(statement.order_by(AuditEvent.id.desc()).limit(PAGE_SIZE + 1))).all()
     await audit.record(
         db_session,
         Action.SEARCH,

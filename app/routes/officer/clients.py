@@ -388,7 +388,7 @@ async def access_history(db_session: AsyncSession, actor: Actor, client_id: uuid
             .outerjoin(Staff, Staff.id == AuditEvent.actor_id)
             .outerjoin(Organisation, Organisation.id == AuditEvent.actor_organisation_id)
             .where(AuditEvent.client_id == client.id)
-            .order_by(AuditEvent.seq.desc())
+            .order_by(AuditEvent.id.desc())
             .limit(200)
         )
     ).all()
