@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from app.db.auth import SignInFailure, StaffSession
 from app.db.base import utcnow
@@ -88,12 +89,17 @@ async def resume_session(db: AsyncSession, settings: Settings, token: str | None
     if not token:
         return None
     row = (
-        await db.execute(
-            select(StaffSession, Staff)
-            .join(Staff, Staff.id == StaffSession.staff_id)
-            .where(StaffSession.token_hash == token_hash(token))
+        (
+            await db.execute(
+                select(StaffSession, Staff)
+                .join(Staff, Staff.id == StaffSession.staff_id)
+                .options(joinedload(Staff.roles))  # one query for session, person, organisation, roles
+                .where(StaffSession.token_hash == token_hash(token))
+            )
         )
-    ).first()
+        .unique()
+        .first()
+    )
     if row is None:
         return None
     session, staff = row
