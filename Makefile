@@ -63,7 +63,7 @@ test-postgres: translations chromium postgres
 test: lint typecheck check-translations check-migrations test-sqlite test-postgres
 
 bench: translations postgres
-	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -101,3 +101,30 @@ def test_managers_search_the_log_of_their_own_organisation(client, factory, db):
 def test_officers_cannot_search_the_whole_log(client, factory, db):
     make_history(client, factory, db)
     assert client.get("/officer/audit").status_code == 403
+
+
+def test_concurrent_appends_keep_every_chain_intact(settings, engine, db):
+    """Forty transactions append at once (on PostgreSQL they really overlap); no event is lost or forked."""
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from app.db.engine import make_engine
+    from app.domain import audit
+
+    async def burst() -> None:
+        async_engine = make_engine(settings)
+        sessions = async_sessionmaker(async_engine)
+
+        async def one(n: int) -> None:
+            async with sessions() as session, session.begin():
+                await audit.record(session, audit.Action.VIEW, actor_kind="system", object_id=n)
+                await audit.record(session, audit.Action.UPDATE, actor_kind="system", object_id=n)
+
+        await asyncio.gather(*(one(n) for n in range(40)))
+        await async_engine.dispose()
+
+    asyncio.run(burst())
+    report = verify_chain(db)
+    assert report.ok, report
+    assert report.checked == 80
