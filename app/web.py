@@ -8,7 +8,7 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders
-from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.plugins.htmx import HTMXRequest
@@ -190,10 +190,6 @@ async def provide_settings(request: HTMXRequest) -> Settings:
 
 def page(name: str, status_code: int = 200, **context: Any) -> Template:
     return Template(template_name=name, context=context, status_code=status_code)
-
-
-def not_found() -> NotFoundException:
-    return NotFoundException()
 
 
 async def form_of(request: Request[Any, Any, Any]) -> dict[str, Any]:
