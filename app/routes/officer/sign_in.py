@@ -92,13 +92,21 @@ async def _signed_in(
     return response
 
 
+async def _passkey_rate_limit(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings
+) -> str | None:
+    """Passkey sign-in has no account name before it verifies: it is limited per address (429)."""
+    _account, address_key = auth.limiter_keys(settings, None, _client_address(request))
+    if wait := await auth.retry_after(db, settings, None, address_key):
+        raise HTTPException(status_code=429, headers={"Retry-After": str(wait)})
+    return address_key
+
+
 @post("/sign-in/passkey/options")
 async def passkey_options(
     request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
 ) -> Response[Any]:
-    _account, address_key = auth.limiter_keys(settings, None, _client_address(request))
-    if wait := await auth.retry_after(db_session, settings, None, address_key):
-        raise HTTPException(status_code=429, headers={"Retry-After": str(wait)})
+    await _passkey_rate_limit(request, db_session, settings)
     options = await passkeys.authentication_options(db_session, settings)
     return Response(content=json.loads(options))
 
@@ -107,9 +115,7 @@ async def passkey_options(
 async def passkey_sign_in(
     request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
 ) -> Response[Any]:
-    _account, address_key = auth.limiter_keys(settings, None, _client_address(request))
-    if wait := await auth.retry_after(db_session, settings, None, address_key):
-        raise HTTPException(status_code=429, headers={"Retry-After": str(wait)})
+    address_key = await _passkey_rate_limit(request, db_session, settings)
     try:
         credential = json.loads(await request.body())
         passkey = await passkeys.authenticate(db_session, settings, credential)
