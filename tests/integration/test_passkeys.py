@@ -102,3 +102,13 @@ def test_removing_a_passkey(client, officer, db):
     post(client, "/officer/sign-out")
     response, _ = passkey_sign_in(client, key)
     assert response.status_code == 401
+
+
+def test_failed_passkey_sign_ins_are_rate_limited_per_address(client, factory):
+    client.get("/officer/sign-in")
+    forged = {"rawId": "AAAA", "response": {"clientDataJSON": "e30"}}  # "{}": no challenge at all
+    for _ in range(30):
+        assert json_post(client, "/officer/sign-in/passkey", forged).status_code == 401
+    limited = json_post(client, "/officer/sign-in/passkey/options")
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) > 0
