@@ -91,13 +91,11 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         if request.headers.get("hx-request"):
             return Response(content="", status_code=204, headers={"HX-Redirect": "/officer/sign-in"})
         return Redirect("/officer/sign-in")
-    if request.scope["path"].startswith(("/api/", "/health")) or "application/json" in request.headers.get(
-        "accept", ""
-    ):
-        return Response(content={"status_code": status, "detail": _public_detail(status)}, status_code=status)
-    headers = {}
-    if isinstance(exc, HTTPException) and exc.headers:
-        headers.update(exc.headers)
+    headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}  # e.g. Retry-After
+    wants_json = "application/json" in request.headers.get("accept", "")
+    if wants_json or request.scope["path"].startswith(("/api/", "/health")):
+        body = {"status_code": status, "detail": _public_detail(status)}
+        return Response(content=body, status_code=status, headers=headers)
     return Template(
         template_name="error.html", context={"status": status}, status_code=status, headers=headers
     )
