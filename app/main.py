@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from advanced_alchemy.extensions.litestar import (
     AsyncSessionConfig,
@@ -88,9 +89,13 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
                 status_code=401,
                 media_type="text/plain",
             )
+        # Back to the page asked for after signing in (a path of ours, never a search or a form).
+        target = "/officer/sign-in"
+        if request.method == "GET" and request.scope["path"] not in ("/officer", "/officer/"):
+            target += "?" + urlencode({"next": request.scope["path"]})
         if request.headers.get("hx-request"):
-            return Response(content="", status_code=204, headers={"HX-Redirect": "/officer/sign-in"})
-        return Redirect("/officer/sign-in")
+            return Response(content="", status_code=204, headers={"HX-Redirect": target})
+        return Redirect(target)
     headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}  # e.g. Retry-After
     wants_json = "application/json" in request.headers.get("accept", "")
     if wants_json or request.scope["path"].startswith(("/api/", "/health")):

@@ -163,3 +163,20 @@ def test_an_expired_session_during_an_htmx_save_keeps_the_page(client, factory, 
     assert (
         client.get("/officer/", headers={"HX-Request": "true"}).headers["hx-redirect"] == "/officer/sign-in"
     )
+
+
+def test_sign_in_returns_to_the_page_asked_for_but_never_off_site(client, factory):
+    officer = factory.staff(factory.organisation(), Role.INTEGRATION_OFFICER)
+    asked = client.get("/officer/clients", follow_redirects=False)
+    assert asked.headers["location"] == "/officer/sign-in?next=%2Fofficer%2Fclients"
+    assert 'name="next" value="/officer/clients"' in client.get(asked.headers["location"]).text
+    back = post(
+        client, "/officer/sign-in", {"email": officer.email, "password": PASSWORD, "next": "/officer/clients"}
+    )
+    assert back.headers["location"] == "/officer/clients"
+    for hostile in ("https://evil.example/", "//evil.example/officer/", "/officer/..//evil", "/elsewhere"):
+        client.cookies.clear()
+        response = post(
+            client, "/officer/sign-in", {"email": officer.email, "password": PASSWORD, "next": hostile}
+        )
+        assert response.headers["location"] == "/officer/", hostile

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from litestar import Request, Router, get, post
@@ -25,17 +26,26 @@ def _client_address(request: Request[Any, Any, Any]) -> str | None:
     return request.client.host if request.client else None
 
 
+def safe_next(value: object) -> str:
+    """Only back-office paths of this site: no scheme, no host, no '//' (open-redirect safe)."""
+    path = str(value or "")
+    if re.fullmatch(r"/officer/[A-Za-z0-9/_-]*", path) and "//" not in path:
+        return path
+    return "/officer/"
+
+
 @get("/sign-in")
-async def sign_in_page() -> Template:
-    return page(SIGN_IN_PAGE, email="", error=None)
+async def sign_in_page(request: Request[Any, Any, Any]) -> Template:
+    return page(SIGN_IN_PAGE, email="", error=None, next=safe_next(request.query_params.get("next")))
 
 
-def _too_many(seconds: int, email: str = "") -> Template:
+def _too_many(seconds: int, email: str = "", next_path: str = "/officer/") -> Template:
     minutes = max(1, (seconds + 59) // 60)
     return page(
         SIGN_IN_PAGE,
         status_code=429,
         email=email,
+        next=next_path,
         error=_("Too many failed sign-in attempts. Try again in %(minutes)d minutes.") % {"minutes": minutes},
     )
 
@@ -50,7 +60,7 @@ async def sign_in(
     account_key, address_key = auth.limiter_keys(settings, email, _client_address(request))
     wait = await auth.retry_after(db_session, settings, account_key, address_key)
     if wait:
-        response = _too_many(wait, email)
+        response = _too_many(wait, email, safe_next(form.get("next")))
         response.headers["Retry-After"] = str(wait)
         return response
     staff = await db_session.scalar(select(Staff).where(func.lower(Staff.email) == email.casefold()))
@@ -72,22 +82,28 @@ async def sign_in(
             SIGN_IN_PAGE,
             status_code=401,
             email=email,
+            next=safe_next(form.get("next")),
             error=_("The e-mail address or the password is wrong."),
         )
     await auth.clear_failures(db_session, account_key)
-    return await _signed_in(request, db_session, settings, staff, "password")
+    return await _signed_in(request, db_session, settings, staff, "password", safe_next(form.get("next")))
 
 
 async def _signed_in(
-    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, staff: Staff, method: str
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    settings: Settings,
+    staff: Staff,
+    method: str,
+    next_path: str = "/officer/",
 ) -> Response[Any]:
     # Rotation: whatever session the browser carried is ended, and a fresh token is issued.
     await auth.end_session(db, request.cookies.get(session_cookie_name(settings)))
     token = await auth.start_session(db, settings, staff, method)
     await audit.record(db, Action.SIGN_IN, actor_kind="staff", actor_id=staff.id, fields=[method])
-    response: Response[Any] = Redirect("/officer/")
+    response: Response[Any] = Redirect(next_path)
     if method == "passkey":
-        response = Response({"redirect": "/officer/"})
+        response = Response({"redirect": next_path})
     response.set_cookie(session_cookie(settings, token))
     return response
 
@@ -130,7 +146,8 @@ async def passkey_sign_in(
             {"error": _("The passkey was not accepted. Try again or sign in with your password.")},
             status_code=401,
         )
-    return await _signed_in(request, db_session, settings, staff, "passkey")
+    next_path = safe_next(request.query_params.get("next"))
+    return await _signed_in(request, db_session, settings, staff, "passkey", next_path)
 
 
 @post("/sign-out")
