@@ -41,9 +41,10 @@ STATIC = ROOT.parent / "static"
 log = logging.getLogger("kotopolku")
 
 
-def configure_jinja(engine: JinjaTemplateEngine, reload_templates: bool = False) -> None:
+def configure_jinja(engine: JinjaTemplateEngine, settings: Settings) -> None:
     env: Environment = engine.engine
-    env.auto_reload = reload_templates  # no stat() of every template on every request in production
+    env.auto_reload = settings.debug  # no stat() of every template on every request in production
+    env.globals["accessibility_email"] = settings.accessibility_email
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(  # type: ignore[attr-defined]
         i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext
@@ -156,7 +157,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=TemplateConfig(
             directory=ROOT / "templates",
             engine=JinjaTemplateEngine,
-            engine_callback=lambda engine: configure_jinja(engine, settings.debug),
+            engine_callback=lambda engine: configure_jinja(engine, settings),
         ),
         csrf_config=csrf,
         middleware=[LocaleMiddleware()],

@@ -58,6 +58,8 @@ class Settings:
     # argon2id cost; the defaults are RFC 9106's second recommended option.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
+    # The accessibility feedback channel the law asks for (306/2019 §10): the municipality's address.
+    accessibility_email: str = "saavutettavuus@esimerkkila.fi"
     debug: bool = False
     sql_echo: bool = False
 
@@ -104,6 +106,8 @@ class Settings:
         ):
             if value := env.get(name.upper()):
                 kwargs[name] = int(value)
+        if email := env.get("ACCESSIBILITY_EMAIL"):
+            kwargs["accessibility_email"] = email
         kwargs["debug"] = env.get("DEBUG", "") == "1"
         kwargs["sql_echo"] = env.get("SQL_ECHO", "") == "1"
         return cls(**kwargs)  # type: ignore[arg-type]

@@ -25,4 +25,4 @@ def me_home() -> Template:
     return page("me/reserved.html", locales=PUBLIC_LOCALES)
 
 
-router = Router(path="/", route_handlers=[landing, accessibility, me_home])
+router = Router(path="/", include_in_schema=False, route_handlers=[landing, accessibility, me_home])

@@ -83,3 +83,23 @@ def test_landing_offers_every_language_in_its_own_name(client):
     page = client.get("/").text
     for name in ("Suomi", "Svenska", "English", "العربية", "فارسی", "Русский", "Українська", "Soomaali"):
         assert name in page
+
+
+def test_accessibility_feedback_goes_to_the_configured_address(settings):
+    from dataclasses import replace
+
+    from litestar.testing import TestClient
+
+    from app.main import create_app
+
+    configured = replace(settings, accessibility_email="saavutettavuus@kunta.example")
+    with TestClient(create_app(configured)) as other:
+        page = other.get("/accessibility").text
+    assert 'href="mailto:saavutettavuus@kunta.example"' in page
+    assert 'href="/accessibility#feedback"' in page  # every surface's footer links the feedback channel
+
+
+def test_only_the_api_is_in_the_openapi_schema(client):
+    paths = client.get("/schema/openapi.json").json()["paths"]
+    assert "/health" in paths
+    assert not [p for p in paths if p.startswith(("/officer", "/me"))]

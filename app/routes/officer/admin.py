@@ -278,6 +278,7 @@ async def create_organisation(
 
 
 router = Router(
+    include_in_schema=False,  # pages, not an API
     path="/officer",
     guards=GUARDS,
     route_handlers=[

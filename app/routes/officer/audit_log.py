@@ -81,4 +81,4 @@ async def audit_search(request: HTMXRequest, db_session: AsyncSession, actor: Ac
     )
 
 
-router = Router(path="/officer", guards=[staff_guard], route_handlers=[audit_search])
+router = Router(path="/officer", guards=[staff_guard], include_in_schema=False, route_handlers=[audit_search])

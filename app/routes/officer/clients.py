@@ -401,6 +401,7 @@ async def access_history(db_session: AsyncSession, actor: Actor, client_id: uuid
 
 
 router = Router(
+    include_in_schema=False,  # pages, not an API
     path="/officer",
     guards=[staff_guard],
     route_handlers=[

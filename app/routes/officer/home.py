@@ -81,6 +81,7 @@ async def passkey_delete(
 
 
 router = Router(
+    include_in_schema=False,  # pages, not an API
     path="/officer",
     guards=[staff_guard],
     route_handlers=[dashboard, profile, passkey_registration_options, passkey_register, passkey_delete],

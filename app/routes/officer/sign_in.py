@@ -166,5 +166,7 @@ async def sign_out(
 
 
 router = Router(
-    path="/officer", route_handlers=[sign_in_page, sign_in, passkey_options, passkey_sign_in, sign_out]
+    include_in_schema=False,  # pages, not an API
+    path="/officer",
+    route_handlers=[sign_in_page, sign_in, passkey_options, passkey_sign_in, sign_out],
 )
