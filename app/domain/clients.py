@@ -392,6 +392,32 @@ async def add_family_link(
         )
 
 
+async def remove_family_link(db: AsyncSession, actor: Actor, client: Client, related: Client) -> bool:
+    """Remove the link both ways (a link recorded by mistake); False when there was none."""
+    links = (
+        await db.scalars(
+            select(FamilyLink).where(
+                or_(
+                    and_(FamilyLink.client_id == client.id, FamilyLink.related_client_id == related.id),
+                    and_(FamilyLink.client_id == related.id, FamilyLink.related_client_id == client.id),
+                )
+            )
+        )
+    ).all()
+    for link in links:
+        await db.delete(link)
+        await audit.record(
+            db,
+            Action.DELETE,
+            actor=actor,
+            client_id=link.client_id,
+            object_type="family_link",
+            object_id=link.related_client_id,
+            fields=["relation"],
+        )
+    return bool(links)
+
+
 async def family(db: AsyncSession, actor: Actor, client: Client) -> list[tuple[FamilyLink, Client]]:
     rows = await db.execute(
         select(FamilyLink, Client)

@@ -36,6 +36,7 @@ from app.db.client import (
     Consent,
     DataCategory,
     FamilyLink,
+    FamilyRelation,
     HealthInformation,
 )
 from app.db.organisation import Organisation, OrganisationType, Role, Staff, StaffRole
@@ -100,6 +101,7 @@ class Target:
     phone: str
     email: str
     related_identifier: str  # another client of the *actor's* organisation, for a family link
+    related_client_id: uuid.UUID  # a family member of client_id in the same organisation
     staff_id: uuid.UUID
     staff_name: str
     staff_email: str
@@ -119,7 +121,11 @@ class Target:
     def nonexistent(self) -> Target:
         """Random ids: a refusal for another organisation's object must look exactly like this one."""
         return dataclasses.replace(
-            self, client_id=uuid.uuid4(), staff_id=uuid.uuid4(), passkey_id=uuid.uuid4()
+            self,
+            client_id=uuid.uuid4(),
+            related_client_id=uuid.uuid4(),
+            staff_id=uuid.uuid4(),
+            passkey_id=uuid.uuid4(),
         )
 
 
@@ -224,6 +230,8 @@ def build_world(factory: Any, db: Session) -> World:
                 source="A:n lääkäri",
                 recorded_by_id=colleague.id,
             ),
+            FamilyLink(client_id=client_b.id, related_client_id=granted_b.id, relation=FamilyRelation.SPOUSE),
+            FamilyLink(client_id=granted_b.id, related_client_id=client_b.id, relation=FamilyRelation.SPOUSE),
             ClientAccessGrant(
                 client_id=granted_b.id,
                 staff_id=actors[Role.COUNTY_TEAM_MEMBER].id,
@@ -253,6 +261,7 @@ def build_world(factory: Any, db: Session) -> World:
             phone="+358409876543",
             email="aino@example.fi",
             related_identifier=str(ids["sibling"]),
+            related_client_id=sibling_a.id,
             staff_id=colleague.id,
             staff_name="Aleksi Omakollega",
             staff_email="aleksi.kollega@kunta-a.example",
@@ -268,6 +277,7 @@ def build_world(factory: Any, db: Session) -> World:
             phone="+358401234567",
             email="birgitta@example.fi",
             related_identifier=str(ids["sibling"]),
+            related_client_id=granted_b.id,
             staff_id=officer_b.id,
             staff_name="Bertil Vierasvirkailija",
             staff_email="bertil.vieras@kunta-b.example",
@@ -446,6 +456,13 @@ MATRIX: list[Case] = [
         303,
         body=lambda t: {"relation": "spouse", "related_identifier": t.related_identifier},
     ),
+    Case(  # after the link above: the officer removes the link it just made (A) or B's link (refused)
+        "POST",
+        "/officer/clients/{client_id:uuid}/family/{related_id:uuid}/delete",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+    ),
     Case(
         "POST",
         "/officer/clients/{client_id:uuid}/consents",
@@ -577,6 +594,7 @@ AUTOMATIC_METHODS = {"OPTIONS", "HEAD"}
 
 PATH_PARAMETERS: dict[str, Callable[[Target], uuid.UUID]] = {
     "client_id": lambda t: t.client_id,
+    "related_id": lambda t: t.related_client_id,
     "staff_id": lambda t: t.staff_id,
     "passkey_id": lambda t: t.passkey_id,
 }
@@ -864,7 +882,9 @@ def test_the_same_requests_succeed_on_own_objects(role, client, factory, db):
             db.scalar(select(func.count()).select_from(Consent).where(Consent.client_id == own.client_id))
             == 1
         )
+        # Linked, then unlinked again; B's link between its two clients is untouched.
         assert db.scalar(select(func.count()).select_from(FamilyLink)) == 2
+        assert not db.scalar(select(FamilyLink).where(FamilyLink.client_id == own.client_id))
         health = db.scalars(
             select(HealthInformation.text).where(HealthInformation.client_id == own.client_id)
         )

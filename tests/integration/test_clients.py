@@ -271,3 +271,22 @@ def test_viewing_a_client_is_audited_with_the_sections_shown(client, officer, fa
     assert view.actor_id == officer.id and "health" in view.fields
     history = client.get(f"/officer/clients/{record.id}/access-history")
     assert history.status_code == 200 and officer.full_name in history.text
+
+
+def test_a_family_link_recorded_by_mistake_is_removed_both_ways(client, officer, factory, db):
+    from app.db.organisation import Organisation
+
+    own = db.get(Organisation, officer.organisation_id)
+    one = factory.client(own, first_names="Yusuf", last_name="Farah")
+    other = factory.client(own, first_names="Ayaan", last_name="Warsame")
+    post(
+        client,
+        f"/officer/clients/{one.id}/family",
+        {"related_identifier": other.temporary_identifier, "relation": "spouse"},
+    )
+    assert "Ayaan" in client.get(f"/officer/clients/{one.id}").text
+    assert post(client, f"/officer/clients/{other.id}/family/{one.id}/delete").status_code == 303
+    assert db.scalar(select(FamilyLink)) is None
+    deletions = db.scalars(select(AuditEvent.client_id).where(AuditEvent.action == "delete")).all()
+    assert sorted(map(str, deletions)) == sorted([str(one.id), str(other.id)])
+    assert post(client, f"/officer/clients/{other.id}/family/{one.id}/delete").status_code == 404

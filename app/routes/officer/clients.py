@@ -338,6 +338,17 @@ async def add_family(
     return Redirect(f"/officer/clients/{client.id}#family", status_code=303)
 
 
+@post("/clients/{client_id:uuid}/family/{related_id:uuid}/delete", guards=[requires(Permission.CLIENT_WRITE)])
+async def remove_family(
+    db_session: AsyncSession, actor: Actor, client_id: uuid.UUID, related_id: uuid.UUID
+) -> Redirect:
+    client = await _writable(db_session, actor, client_id)
+    related = await _writable(db_session, actor, related_id)
+    if not await clients.remove_family_link(db_session, actor, client, related):
+        raise NotFoundException
+    return Redirect(f"/officer/clients/{client.id}#family", status_code=303)
+
+
 @post("/clients/{client_id:uuid}/consents", guards=[requires(Permission.CLIENT_WRITE)])
 async def add_consent(
     request: HTMXRequest, db_session: AsyncSession, actor: Actor, client_id: uuid.UUID
@@ -415,6 +426,7 @@ router = Router(
         update_client,
         end_client,
         add_family,
+        remove_family,
         add_consent,
         add_health,
         access_history,
