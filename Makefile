@@ -18,7 +18,7 @@ install: $(STAMP)
 
 # Compiled catalogs are build output; the .po files are the source.
 translations: install
-	$(BIN)/pybabel compile -d app/locales -D messages >/dev/null
+	set -o pipefail; $(BIN)/pybabel compile -d app/locales -D messages 2>&1 | { grep -v '^compiling catalog' || true; }
 
 run: translations
 	$(BIN)/kotopolku migrate

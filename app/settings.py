@@ -96,6 +96,8 @@ class Settings:
             kwargs["database_url"] = url
         if url := env.get("PUBLIC_URL"):
             kwargs["public_url"] = url.rstrip("/")
+        elif port := env.get("PORT"):  # `PORT=8080 make run`: the printed address and passkeys follow
+            kwargs["public_url"] = f"http://localhost:{int(port)}"
         for name in (
             "session_idle_minutes",
             "session_absolute_hours",
