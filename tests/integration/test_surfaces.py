@@ -103,3 +103,17 @@ def test_only_the_api_is_in_the_openapi_schema(client):
     paths = client.get("/schema/openapi.json").json()["paths"]
     assert "/health" in paths
     assert not [p for p in paths if p.startswith(("/officer", "/me"))]
+
+
+def test_language_links_after_a_form_post_lead_to_a_page_that_exists(client, factory):
+    from tests.conftest import post, sign_in
+
+    officer = factory.staff(factory.organisation(), Role.INTEGRATION_OFFICER)
+    sign_in(client, officer)
+    results = post(client, "/officer/clients/search", {"q": "x"})  # a plain form post, no htmx
+    links = re.findall(r'href="([^"]*\?lang=sv)"', results.text)
+    assert links == ["/officer/?lang=sv"]
+    assert client.get(links[0]).status_code == 200
+    page = client.get("/officer/clients")
+    assert 'href="/officer/clients?lang=sv"' in page.text
+    assert '<a href="/officer/clients" aria-current="page">' in page.text
