@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import hashlib
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 import click
@@ -31,6 +33,12 @@ def run_in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[
             await engine.dispose()
 
     return asyncio.run(runner())
+
+
+def demo_accounts_file(settings: Settings) -> Path:
+    """Where `demo` notes the accounts it made, one file per database, for `serve` to print."""
+    digest = hashlib.sha256(settings.database_url.encode()).hexdigest()[:12]
+    return ROOT / "var" / f"demo-accounts-{digest}.txt"
 
 
 @click.group()
@@ -110,9 +118,7 @@ def demo(if_empty: bool) -> None:
         return
     click.echo("Demo data loaded.")
     (ROOT / "var").mkdir(exist_ok=True)
-    (ROOT / "var" / "demo-accounts.txt").write_text(
-        "\n".join(f"{e}\t{p}\t{r}" for r, e, p in accounts) + "\n"
-    )
+    demo_accounts_file(settings).write_text("\n".join(f"{e}\t{p}\t{r}" for r, e, p in accounts) + "\n")
 
 
 @main.command("audit-verify")
@@ -152,9 +158,9 @@ def serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
     settings = get_settings()
-    accounts = ROOT / "var" / "demo-accounts.txt"
+    accounts = demo_accounts_file(settings)
     click.echo(f"\nKotopolku runs at {settings.public_url}/  (back office: {settings.public_url}/officer/)")
-    if accounts.exists() and settings.is_sqlite:
+    if accounts.exists():
         click.echo("Demo accounts (e-mail, password, roles):")
         for line in accounts.read_text().splitlines():
             click.echo("  " + line.replace("\t", "   "))
