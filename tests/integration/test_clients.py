@@ -209,6 +209,7 @@ def test_ending_the_client_relationship(client, officer, factory, db):
     db.expire_all()
     ended = db.get(Client, record.id)
     assert ended.status.value == "ended" and ended.ended_on == date(2026, 1, 31)
+    assert "31.1.2030" in client.get(f"/officer/clients/{record.id}").text  # §77: deleted four years later
     again = post(
         client,
         f"/officer/clients/{record.id}/end",

@@ -28,7 +28,7 @@ from app.db.client import (
     PermitType,
 )
 from app.db.organisation import Organisation, Staff
-from app.domain import audit, clients, identity_code
+from app.domain import audit, clients, identity_code, rules
 from app.domain.audit import Action
 from app.domain.forms import FormErrors, choice, date_field, text, today
 from app.domain.policy import (
@@ -195,6 +195,7 @@ async def client_page(db_session: AsyncSession, actor: Actor, client_id: uuid.UU
         "may_write": may_write_client(actor, client),
         "may_write_health": may_write_health(actor, client),
         "today": today().isoformat(),
+        "deletion_due": rules.deletion_due(client.ended_on) if client.ended_on else None,
         **CHOICES,
     }
     await audit.record(
