@@ -62,9 +62,10 @@ ORIGINS = (
     Origin("IQ", "ar", PermitType.INTERNATIONAL_PROTECTION,
            (("Hussein", "حسين"), ("Zainab", "زينب"), ("Karim", "كريم"), ("Noor", "نور")),
            (("Al-Jabouri", "الجبوري"), ("Saleh", "صالح"))),
+    # -ykh/-ikh surnames are the same for women and men, so generated families stay plausible.
     Origin("RU", "ru", PermitType.WORK,
            (("Natalia", "Наталья"), ("Dmitri", "Дмитрий"), ("Anna", "Анна"), ("Pavel", "Павел")),
-           (("Ivanova", "Иванова"), ("Smirnov", "Смирнов"), ("Kuznetsova", "Кузнецова"))),
+           (("Chernykh", "Черных"), ("Sedykh", "Седых"), ("Dolgikh", "Долгих"))),
     Origin("VN", "vi", PermitType.STUDY,
            (("Thị Hương", None), ("Văn Minh", None), ("Thu Trang", None)),
            (("Nguyễn", None), ("Trần", None), ("Phạm", None))),
