@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, exists, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.client import Client, ClientAccessGrant, DataCategory
@@ -116,19 +116,11 @@ async def may_read_health(db: AsyncSession, actor: Actor, client: Client) -> boo
     ):
         return True
     if actor.uses_grants:
+        # The same grant test that scopes the client queries, narrowed to the health category.
         granted = await db.scalar(
-            select(
-                exists().where(
-                    and_(
-                        ClientAccessGrant.client_id == client.id,
-                        ClientAccessGrant.staff_id == actor.staff_id,
-                        ClientAccessGrant.ended_at.is_(None),
-                        ClientAccessGrant.category == DataCategory.HEALTH,
-                    )
-                )
-            )
+            select(Client.id).where(Client.id == client.id, _grant_exists(actor, (DataCategory.HEALTH,)))
         )
-        return bool(granted)
+        return granted is not None
     return False
 
 
