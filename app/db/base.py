@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -68,3 +69,15 @@ class Versioned(Timestamps):
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:
         return {"version_id_col": cls.version}
+
+
+class TextOrigin(enum.StrEnum):
+    """Who wrote a text in a language: the original, or a translation by a person or a machine.
+
+    Machine output stays labelled as such until a person checks it (then the origin changes)."""
+
+    ORIGINAL = "original"
+    OFFICER = "officer"
+    TRANSLATOR = "translator"
+    INTERPRETER = "interpreter"
+    MACHINE = "machine"

@@ -116,6 +116,8 @@ class Client(UUIDPrimaryKey, Versioned, Base):
     )
 
     organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisation.id"))
+    # The officer whose worklist the client is on; team leads see everyone's.
+    responsible_officer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"), index=True)
     status: Mapped[ClientStatus] = mapped_column(
         enum_column(ClientStatus, "client_status"), default=ClientStatus.ACTIVE
     )

@@ -25,6 +25,10 @@ class Permission(StrEnum):
     CLIENT_ACCESS_HISTORY = "client_access_history"
     AUDIT_SEARCH = "audit_search"
     STAFF_MANAGE = "staff_manage"
+    PROGRAMME_READ = "programme_read"  # the integration programme catalogue
+    PROGRAMME_MANAGE = "programme_manage"
+    WORKLIST = "worklist"  # one's own deadline worklist
+    TEAM_WORKLIST = "team_worklist"  # everyone's in the organisation, with counts
 
 
 # What each role may do in principle; which clients it applies to is decided by client_scope().
@@ -36,15 +40,27 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.HEALTH_READ,
             Permission.HEALTH_WRITE,
             Permission.CLIENT_ACCESS_HISTORY,
+            Permission.PROGRAMME_READ,
+            Permission.PROGRAMME_MANAGE,
+            Permission.WORKLIST,
         }
     ),
     Role.MANAGER: frozenset(
-        {Permission.CLIENT_READ, Permission.CLIENT_ACCESS_HISTORY, Permission.AUDIT_SEARCH}
+        {
+            Permission.CLIENT_READ,
+            Permission.CLIENT_ACCESS_HISTORY,
+            Permission.AUDIT_SEARCH,
+            Permission.PROGRAMME_READ,
+            Permission.PROGRAMME_MANAGE,
+            Permission.TEAM_WORKLIST,
+        }
     ),
     # Administrators manage staff but see no client data unless they also hold an officer role.
     Role.ADMINISTRATOR: frozenset({Permission.STAFF_MANAGE}),
     # County staff read only the clients they are granted, only the categories granted.
-    Role.COUNTY_TEAM_MEMBER: frozenset({Permission.CLIENT_READ, Permission.HEALTH_READ}),
+    Role.COUNTY_TEAM_MEMBER: frozenset(
+        {Permission.CLIENT_READ, Permission.HEALTH_READ, Permission.PROGRAMME_READ}
+    ),
     # Interpreters get access per assignment (appointments); the register itself stays closed.
     Role.INTERPRETER: frozenset(),
 }

@@ -56,13 +56,25 @@ EXPECTED_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.HEALTH_READ,
             Permission.HEALTH_WRITE,
             Permission.CLIENT_ACCESS_HISTORY,
+            Permission.PROGRAMME_READ,
+            Permission.PROGRAMME_MANAGE,
+            Permission.WORKLIST,
         }
     ),
     Role.MANAGER: frozenset(
-        {Permission.CLIENT_READ, Permission.CLIENT_ACCESS_HISTORY, Permission.AUDIT_SEARCH}
+        {
+            Permission.CLIENT_READ,
+            Permission.CLIENT_ACCESS_HISTORY,
+            Permission.AUDIT_SEARCH,
+            Permission.PROGRAMME_READ,
+            Permission.PROGRAMME_MANAGE,
+            Permission.TEAM_WORKLIST,
+        }
     ),
     Role.ADMINISTRATOR: frozenset({Permission.STAFF_MANAGE}),
-    Role.COUNTY_TEAM_MEMBER: frozenset({Permission.CLIENT_READ, Permission.HEALTH_READ}),
+    Role.COUNTY_TEAM_MEMBER: frozenset(
+        {Permission.CLIENT_READ, Permission.HEALTH_READ, Permission.PROGRAMME_READ}
+    ),
     Role.INTERPRETER: frozenset(),
 }
 
