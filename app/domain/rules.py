@@ -72,10 +72,17 @@ def next_review_due(plan_or_last_review: date) -> date:
 
 @dataclass(frozen=True)
 class RuleSettings:
-    """Parameters the specification could not confirm from the law's text (*unverified*)."""
+    """Parameters the specification could not confirm from the law's text (*unverified*), and the
+    municipality's own targets where the law names no number (defaults, not law)."""
 
     # §23: the seed says an extension is granted "one year at a time"; the act only caps the total.
     extension_step_years: int | None = None
+    # §14(2) says "without delay" and names no number of days: this is the municipality's own target.
+    assessment_target_days: int = 14
+    # §20: how long before the three-year limit the worklist starts warning (the municipality's choice).
+    three_year_warning_days: int = 90
+    # A transferred client's plan is reviewed by the receiving authority; the law sets no time limit.
+    transfer_review_months: int = 1
 
 
 MAX_FIRST_PLAN_YEARS = 1  # §23
@@ -146,3 +153,110 @@ def deletion_due(relationship_ended: date) -> date:
     """§77: client data is deleted four years after the client relationship ends, unless it is still
     needed for a pending matter (the caller decides that)."""
     return add_years(relationship_ended, RETENTION_YEARS)
+
+
+# --- Deadlines on the officers' worklists ---------------------------------------------------------
+# The worklists (app/domain/worklist.py) show every item below with its due date; a due date that has
+# passed makes the item overdue. Where the law says "without delay" or names no time at all, the number
+# is the municipality's own target from RuleSettings, and the docstring says so.
+
+REVIEW_HORIZON_DAYS = 30  # §22: reviews falling due within this many days are listed (and overdue ones)
+PLAN_ENDING_HORIZON_DAYS = 30  # §23: plans ending within this many days are listed
+
+
+def add_days(day: date, days: int) -> date:
+    return date.fromordinal(day.toordinal() + days)
+
+
+def is_overdue(due: date, on: date) -> bool:
+    """A deadline is missed once its day has passed; on the due day itself there is still time."""
+    return due < on
+
+
+def assessment_due(known_on: date, settings: RuleSettings | None = None) -> date:
+    """§14(2): the assessment starts without delay once the municipality learns of the person. The law
+    names no number of days: the due date is the municipality's own target
+    (RuleSettings.assessment_target_days, 14 days unless configured), not a statutory limit."""
+    settings = settings or RuleSettings()
+    return add_days(known_on, settings.assessment_target_days)
+
+
+def plan_due(planned_plan_date: date | None, assessed_on: date, first_permit: date | None) -> date:
+    """§20: the plan is drawn up without delay after the assessment — by the plan date agreed in the
+    assessment, or at once when none was agreed — and at the latest three years from the first permit."""
+    due = planned_plan_date or assessed_on
+    if first_permit is not None:
+        due = min(due, plan_deadline(first_permit))
+    return due
+
+
+def three_year_warning_starts(first_permit: date, settings: RuleSettings | None = None) -> date:
+    """§20: the plan is drawn up at the latest three years from the first permit, card or registration;
+    the worklist warns RuleSettings.three_year_warning_days (90 unless configured) before that day."""
+    settings = settings or RuleSettings()
+    return add_days(plan_deadline(first_permit), -settings.three_year_warning_days)
+
+
+def latest_start_within(months: int, cutoff: date) -> date:
+    """The last day d with add_months(d, months) <= cutoff: turns a deadline rule into a bound that a
+    database query can compare a stored start date with. Month ends make several starts share one
+    deadline (29.2.2024 and 28.2.2024 + 36 months are both 28.2.2027), so it steps past those."""
+    day = add_months(cutoff, -months)
+    while add_months(add_days(day, 1), months) <= cutoff:
+        day = add_days(day, 1)
+    return day
+
+
+def first_permits_warned_on(on: date, settings: RuleSettings | None = None) -> date:
+    """§20: the latest first-permit date whose three-year limit is already within the warning period on
+    `on` (or passed): exactly the permits p with three_year_warning_starts(p) <= on."""
+    settings = settings or RuleSettings()
+    return latest_start_within(36, add_days(on, settings.three_year_warning_days))
+
+
+def plan_starts_review_due_by(cutoff: date) -> date:
+    """§22: the latest plan start whose first six-monthly review (next_review_due) falls on or before
+    `cutoff`; for a plan in force whose next review date was never recorded."""
+    return latest_start_within(6, cutoff)
+
+
+def review_horizon(on: date) -> date:
+    """§22: reviews due on or before this day are on the worklist (REVIEW_HORIZON_DAYS ahead)."""
+    return add_days(on, REVIEW_HORIZON_DAYS)
+
+
+def plan_ending_horizon(on: date) -> date:
+    """§23: plans ending on or before this day are on the worklist (PLAN_ENDING_HORIZON_DAYS ahead), so a
+    follow-up plan, an extension with a statutory reason, or the ending can be prepared in time."""
+    return add_days(on, PLAN_ENDING_HORIZON_DAYS)
+
+
+def transfer_review_due(transferred_on: date, settings: RuleSettings | None = None) -> date:
+    """RULES.md §§16–24 (transfers): when a client moves between the municipality and the employment
+    authority, the receiving authority reviews the plan. The law sets no time limit: the due date
+    (RuleSettings.transfer_review_months, one month unless configured) is the municipality's own target."""
+    settings = settings or RuleSettings()
+    return add_months(transferred_on, settings.transfer_review_months)
+
+
+# --- Eligibility tests of plan duration (§23, §31), for the plan forms -----------------------------
+
+
+def under_25(born: date | None, on: date) -> bool:
+    """§31: the extra year for self-directed studies is for clients under 25 (on the day it applies).
+    An unknown date of birth does not show the client is under 25."""
+    return born is not None and on < add_years(born, 25)
+
+
+def plans_end_allowed(
+    ends_on: date,
+    first_plan_start: date,
+    *,
+    extension_reason: bool,
+    pause_days: int = 0,
+    under_25_self_study: bool = False,
+) -> bool:
+    """§23: plans end at most two years from the first plan's start (plus pauses and the §31 year);
+    beyond that only with a statutory reason for an extension, and by at most two more years."""
+    years = MAX_EXTENSION_YEARS if extension_reason else 0
+    return ends_on <= plans_latest_end(first_plan_start, years, pause_days, under_25_self_study)
