@@ -33,6 +33,10 @@ from app.domain.phone import display as phone_display
 from app.labels import SEGMENTS, field_label, label, options
 from app.routes import health, public
 from app.routes.officer import admin, audit_log, clients, home, sign_in
+from app.routes.officer import assessments as assessment_routes
+from app.routes.officer import plans as plan_routes
+from app.routes.officer import programme as programme_routes
+from app.routes.officer import worklist as worklist_routes
 from app.settings import Settings, get_settings
 from app.web import LocaleMiddleware, provide_actor, provide_settings, security_headers
 
@@ -69,6 +73,13 @@ def configure_jinja(engine: JinjaTemplateEngine, settings: Settings) -> None:
     )
     env.policies["ext.i18n.trimmed"] = True
     env.globals["Markup"] = Markup
+    env.globals["use_locale"] = _use_locale
+
+
+def _use_locale(code: str) -> str:
+    """Switch the language mid-template (the plan printout's side-by-side columns); renders nothing."""
+    i18n.set_locale(code)
+    return ""
 
 
 def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -146,8 +157,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             sign_in.router,
             home.router,
             clients.router,
+            assessment_routes.router,
+            plan_routes.router,
             audit_log.router,
             admin.router,
+            programme_routes.router,
+            worklist_routes.router,
             create_static_files_router(
                 path="/static", directories=[STATIC], name="static", opt={"exclude_from_csrf": True}
             ),

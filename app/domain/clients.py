@@ -30,6 +30,7 @@ from app.db.client import (
     LanguageLevel,
     PermitType,
 )
+from app.db.organisation import Role, Staff, StaffRole
 from app.domain import audit, identity_code, phone, text
 from app.domain.audit import Action
 from app.domain.forms import FormErrors, checkbox, choice, date_field, email_field
@@ -178,6 +179,8 @@ async def identity_code_taken(
 
 async def create(db: AsyncSession, actor: Actor, data: ClientInput) -> Client:
     client = Client(organisation_id=actor.organisation_id, status=ClientStatus.ACTIVE)
+    if Role.INTEGRATION_OFFICER in actor.roles:
+        client.responsible_officer_id = actor.staff_id  # on the registering officer's worklist
     _apply(client, data)
     if not client.identity_code and not client.temporary_identifier:
         client.temporary_identifier = new_temporary_identifier()
@@ -474,6 +477,42 @@ async def add_health_information(
         object_type="health_information",
         object_id=entry.id,
         fields=["text", "source"],
+    )
+
+
+async def officers(db: AsyncSession, organisation_id: uuid.UUID) -> list[Staff]:
+    """Active integration officers of an organisation: who can be responsible for a client."""
+    return list(
+        (
+            await db.scalars(
+                select(Staff)
+                .join(StaffRole, StaffRole.staff_id == Staff.id)
+                .where(
+                    Staff.organisation_id == organisation_id,
+                    Staff.active.is_(True),
+                    StaffRole.role == Role.INTEGRATION_OFFICER,
+                )
+                .order_by(Staff.full_name)
+            )
+        ).all()
+    )
+
+
+async def set_responsible(
+    db: AsyncSession, actor: Actor, client: Client, officer_id: uuid.UUID | None
+) -> None:
+    if client.responsible_officer_id == officer_id:
+        return
+    client.responsible_officer_id = officer_id
+    await db.flush()
+    await audit.record(
+        db,
+        Action.UPDATE,
+        actor=actor,
+        client_id=client.id,
+        object_type="client",
+        object_id=client.id,
+        fields=["responsible_officer_id"],
     )
 
 

@@ -27,6 +27,8 @@ from app.db.organisation import Organisation, OrganisationType, Role, Staff
 from app.domain import audit, identity_code, text
 from app.domain.audit import Action
 from app.domain.clients import new_temporary_identifier
+from app.domain.demo_path import load_path
+from app.domain.demo_programme import load_programme
 from app.domain.staff import create_staff
 from app.settings import Settings
 
@@ -100,6 +102,7 @@ async def load(db: AsyncSession, settings: Settings) -> list[tuple[str, str, str
     provider = Organisation(name="Tulkkauspalvelu Sana Oy", type=OrganisationType.SERVICE_PROVIDER)
     db.add_all([city, te, county, provider])
     await db.flush()
+    await load_programme(db, city)
 
     people = [
         (city, "admin@esimerkkila.fi", "Pekka Pääkäyttäjä", [Role.ADMINISTRATOR]),
@@ -198,6 +201,11 @@ async def load(db: AsyncSession, settings: Settings) -> list[tuple[str, str, str
                     if rng.random() < 0.7:
                         db.add(Consent(client_id=client.id, purpose=purpose, given=True,
                                        decided_on=client.known_on, recorded_by_id=officer.id))  # fmt: skip
+
+    await db.flush()
+    officers = [staff[e] for e in ("aino.virtanen@esimerkkila.fi", "mikko.korhonen@esimerkkila.fi",
+                                   "leena.laine@esimerkkila.fi")]  # fmt: skip
+    await load_path(db, clients, officers, today, rng)
 
     # The county team member cooperates on three quota-refugee clients.
     county_member = staff["sari.niemi@hyvinvointialue.example.fi"]

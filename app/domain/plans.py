@@ -204,10 +204,6 @@ async def limits_for(
     )
 
 
-def _under_25(client: Client, on: date) -> bool:
-    return client.date_of_birth is not None and rules.add_years(client.date_of_birth, 25) > on
-
-
 def check_rules(client: Client, number: int, data: PlanInput, limits: Limits) -> FormErrors:
     """§§20, 22, 23, 31 as translated messages keyed by the field they concern."""
     errors = FormErrors()
@@ -229,7 +225,7 @@ def check_rules(client: Client, number: int, data: PlanInput, limits: Limits) ->
             "A plan is drawn up at the latest three years after the first residence permit (section 20): "
             "by %(date)s."
         ) % {"date": format_date(limits.draw_up_by)}
-    if v.get("under_25_self_study") and not _under_25(client, starts_on):
+    if v.get("under_25_self_study") and not rules.under_25(client.date_of_birth, starts_on):
         errors["under_25_self_study"] = _(
             "The extra year for self-directed studies is for clients under 25 (section 31)."
         )

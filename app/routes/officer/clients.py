@@ -28,7 +28,7 @@ from app.db.client import (
     PermitType,
 )
 from app.db.organisation import Organisation, Staff
-from app.domain import audit, clients, identity_code, rules
+from app.domain import assessments, audit, clients, family_overview, identity_code, plans, rules
 from app.domain.audit import Action
 from app.domain.forms import FormErrors, choice, date_field, text, today
 from app.domain.policy import (
@@ -106,8 +106,10 @@ async def _client_or_404(db: AsyncSession, actor: Actor, client_id: uuid.UUID) -
 
 
 @get("/clients", guards=[requires(Permission.CLIENT_READ)])
-async def search_page(actor: Actor) -> Template:
-    return Template("officer/clients/search.html", context={"result": None, "actor": actor})
+async def search_page(actor: Actor, transferred: bool = False) -> Template:
+    return Template(
+        "officer/clients/search.html", context={"result": None, "actor": actor, "transferred": transferred}
+    )
 
 
 @post("/clients/search", guards=[requires(Permission.CLIENT_READ)])
@@ -175,7 +177,7 @@ async def client_page(db_session: AsyncSession, actor: Actor, client_id: uuid.UU
     client = await clients.load_for_edit(db_session, actor, client_id)
     if client is None:
         raise NotFoundException
-    sections = ["basic", "languages", "family", "consents"]
+    sections = ["basic", "languages", "family", "consents", "assessments", "plans"]
     health = None
     if await may_read_health(db_session, actor, client):
         health = (
@@ -196,6 +198,12 @@ async def client_page(db_session: AsyncSession, actor: Actor, client_id: uuid.UU
         "may_write_health": may_write_health(actor, client),
         "today": today().isoformat(),
         "deletion_due": rules.deletion_due(client.ended_on) if client.ended_on else None,
+        "assessments": await assessments.for_client(db_session, client),
+        "plans": await plans.for_client(db_session, client),
+        "overviews": await family_overview.for_client(db_session, client),
+        "officers": await clients.officers(db_session, client.organisation_id),
+        "plan_deadline": rules.plan_deadline(client.first_permit_date) if client.first_permit_date else None,
+        "transfer_targets": await plans.transfer_targets(db_session, actor),
         **CHOICES,
     }
     await audit.record(
@@ -306,6 +314,21 @@ async def end_client(
         fresh = await _writable(db_session, actor, client_id)
         return _section_page("end", fresh, form, errors, 409)
     return Redirect(f"/officer/clients/{client.id}", status_code=303)
+
+
+@post("/clients/{client_id:uuid}/responsible", guards=[requires(Permission.CLIENT_WRITE)])
+async def set_responsible(
+    request: HTMXRequest, db_session: AsyncSession, actor: Actor, client_id: uuid.UUID
+) -> Redirect:
+    """Whose worklist the client is on: an officer of the client's own organisation, or nobody."""
+    client = await _writable(db_session, actor, client_id)
+    form = dict((await request.form()).items())
+    officers = {str(staff.id): staff for staff in await clients.officers(db_session, client.organisation_id)}
+    chosen = str(form.get("responsible_officer_id") or "")
+    if chosen and chosen not in officers:
+        raise NotFoundException
+    await clients.set_responsible(db_session, actor, client, officers[chosen].id if chosen else None)
+    return Redirect(f"/officer/clients/{client.id}#basic", status_code=303)
 
 
 @post("/clients/{client_id:uuid}/family", guards=[requires(Permission.CLIENT_WRITE)])
@@ -426,6 +449,7 @@ router = Router(
         edit_client,
         update_client,
         end_client,
+        set_responsible,
         add_family,
         remove_family,
         add_consent,
