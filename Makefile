@@ -28,7 +28,7 @@ run: translations
 # Re-extract strings after changing them, then translate the new ones in app/locales/*/messages.po.
 extract: install
 	$(BIN)/pybabel extract -F babel.cfg -k N_ --sort-by-file --no-wrap --project=Kotopolku -o app/locales/messages.pot app
-	$(BIN)/pybabel update -i app/locales/messages.pot -d app/locales -D messages --no-wrap --ignore-obsolete
+	$(BIN)/pybabel update -i app/locales/messages.pot -d app/locales -D messages --no-wrap --ignore-obsolete --no-fuzzy-matching
 
 postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "app" / "locales"
 COMPLETE = ("fi", "sv", "en")
 PUBLIC_ONLY = ("ar", "fa", "ru", "uk", "so")
-PUBLIC_SURFACE = re.compile(r"^app/templates/(base\.html|error\.html|public/|me/)")
+PUBLIC_SURFACE = re.compile(r"^app/templates/(base\.html|error\.html|public/|me/|officer/plans/print\.html)")
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
 

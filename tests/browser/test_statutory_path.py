@@ -8,12 +8,13 @@ import re
 from datetime import timedelta
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from app.db.organisation import Role
 from app.domain.forms import today
 from app.domain.rules import add_months
 from tests.browser.conftest import PageProblems, wait_for_htmx
+from tests.browser.test_accessibility import AXE, violations
 from tests.conftest import PASSWORD, Factory
 
 pytestmark = pytest.mark.browser
@@ -42,8 +43,10 @@ def too_wide(page: Page) -> list[str]:
 
 
 def test_from_a_new_client_to_an_approved_plan_and_a_review(
-    page: Page, factory: Factory, problems: PageProblems
+    context: BrowserContext, page: Page, factory: Factory, problems: PageProblems
 ) -> None:
+    context.add_init_script(AXE)  # WCAG 2.1 AA checks on the way (DevTools injection: CSP unchanged)
+    found: dict[str, list[str]] = {}
     organisation = factory.organisation("Kotokunta")
     officer = factory.staff(organisation, Role.INTEGRATION_OFFICER, email="aino@kotokunta.fi")
     person = factory.client(
@@ -69,6 +72,8 @@ def test_from_a_new_client_to_an_approved_plan_and_a_review(
     page.get_by_role("button", name="Start an assessment").click()
     expect(page).to_have_url(re.compile(r"/officer/assessments/[0-9a-f-]{36}$"))
 
+    found["assessment draft"] = violations(page)
+
     # 2. The assessment, saved as the officer goes.
     page.locator("#literacy").select_option("literate_latin")
     wait_for_htmx(page)
@@ -83,6 +88,7 @@ def test_from_a_new_client_to_an_approved_plan_and_a_review(
     wait_for_htmx(page)
     page.get_by_role("button", name="Complete the assessment").click()
     expect(page.locator("main")).to_contain_text("Completed")
+    found["completed assessment"] = violations(page)
 
     # 3. Now a plan is due (section 20), and the assessment item is gone.
     assert worklist_kinds(page, name) == {"plan_due"}
@@ -94,6 +100,7 @@ def test_from_a_new_client_to_an_approved_plan_and_a_review(
 
     # 4. The plan's content; a first review within a month, so that it shows on the worklist.
     page.get_by_role("link", name="Edit the plan").click()
+    found["plan form"] = violations(page)
     page.locator("#goal_text_1").fill("Työ lähihoitajana")
     page.get_by_role("button", name="Add another goal").click()
     page.locator("#goal_kind_2").select_option("plan_period")
@@ -115,11 +122,17 @@ def test_from_a_new_client_to_an_approved_plan_and_a_review(
     expect(page.locator("p.status")).to_contain_text("In force")
     expect(page.locator("#approval")).to_contain_text("Signed on paper")
 
+    for details in page.locator("main details").all():
+        details.evaluate("element => { element.open = true; }")
+    found["plan in force, every form open"] = violations(page)
+
     # 6. The worklist: no plan due any more, the first review is.
     assert worklist_kinds(page, name) == {"review_due"}
+    found["worklist"] = violations(page)
 
     # 7. The review (section 22) moves the next one six months on at most; the worklist empties.
     page.goto(plan_url)
+    page.locator("#reviews summary").click()
     page.locator("#progress").fill("Kurssi alkoi hyvin.")
     page.locator("#next_review_on").fill(add_months(today(), 5).isoformat())
     page.get_by_role("button", name="Save the review").click()
@@ -135,4 +148,8 @@ def test_from_a_new_client_to_an_approved_plan_and_a_review(
     arabic = page.locator("article.plan-print[lang=ar]")
     expect(arabic).to_have_attribute("dir", "rtl")
     expect(page.locator("article.plan-print[lang=fi]")).to_contain_text("Suomen kieli A2-tasolle")
+    found["printout"] = violations(page)
+    page.goto("/officer/programme")
+    found["programme"] = violations(page)
+    assert not any(found.values()), found
     problems.assert_clean()
