@@ -42,7 +42,7 @@ from app.db.client import Client
 from app.db.organisation import Organisation, OrganisationType, Role, Staff, StaffRole
 from app.domain import audit
 from app.domain.audit import Action
-from app.domain.forms import FormErrors, checkbox, choice, date_field, text, today
+from app.domain.forms import FormErrors, as_input, checkbox, choice, date_field, text, today
 from app.domain.policy import Actor, client_scope
 from app.i18n import N_, _, format_date, gettext
 from app.labels import label
@@ -302,19 +302,10 @@ def read_form(
 
 def form_values(assessment: Assessment) -> dict[str, Any]:
     """The stored assessment as form input strings (children need selectinload)."""
-    values: dict[str, Any] = {"version": assessment.version}
-    for name in (*CONTENT_FIELDS, "amendment_reason"):
-        value = getattr(assessment, name)
-        if value is None:
-            values[name] = ""
-        elif isinstance(value, bool):
-            values[name] = "on" if value else ""
-        elif isinstance(value, list):
-            values[name] = list(value)
-        elif isinstance(value, date):
-            values[name] = value.isoformat()
-        else:
-            values[name] = str(getattr(value, "value", value))
+    values: dict[str, Any] = {
+        "version": assessment.version,
+        **as_input(assessment, (*CONTENT_FIELDS, "amendment_reason")),
+    }
     for row in assessment.language_skills:
         values[skill_key(row.language, row.skill)] = row.level.value
     return values

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, TypeVar
@@ -85,3 +85,21 @@ def email_field(data: Mapping[str, Any], name: str, errors: FormErrors) -> str |
 
 def checkbox(data: Mapping[str, Any], name: str) -> bool:
     return str(data.get(name) or "") in ("on", "1", "true", "yes")
+
+
+def as_input(record: object, names: Iterable[str]) -> dict[str, Any]:
+    """A stored record as the strings its form would post (for edit forms and conflict views)."""
+    values: dict[str, Any] = {}
+    for name in names:
+        value = getattr(record, name)
+        if value is None:
+            values[name] = ""
+        elif isinstance(value, bool):
+            values[name] = "on" if value else ""
+        elif isinstance(value, list):
+            values[name] = list(value)
+        elif isinstance(value, date):
+            values[name] = value.isoformat()
+        else:
+            values[name] = str(getattr(value, "value", value))
+    return values

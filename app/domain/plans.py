@@ -490,6 +490,29 @@ async def add_service(
     return row
 
 
+async def remove_service(
+    db: AsyncSession, actor: Actor, plan: IntegrationPlan, client: Client, service: PlanService
+) -> None:
+    """A service only planned so far can be taken out; one already referred or started stays on record
+    (interrupt it instead). In a plan in force this changes the content: a new approval is needed."""
+    if plan.status not in OPEN_STATUSES or service.status != PlanServiceStatus.PLANNED:
+        raise PlanRuleError(
+            FormErrors(status=_("Only a planned service can be removed. Interrupt a service that has begun."))
+        )
+    plan.services.remove(service)
+    plan.updated_at = utcnow()
+    await db.flush()
+    await audit.record(
+        db,
+        Action.DELETE,
+        actor=actor,
+        client_id=client.id,
+        object_type="plan_service",
+        object_id=service.id,
+        fields=["kind", "programme_service_id", "name"],
+    )
+
+
 # Which status may follow which, and the date each one records.
 NEXT_STATUSES: dict[PlanServiceStatus, tuple[PlanServiceStatus, ...]] = {
     PlanServiceStatus.PLANNED: (

@@ -43,6 +43,7 @@ def home(factory):
 def officer(client, factory, home):
     person = factory.staff(home, Role.INTEGRATION_OFFICER)
     sign_in(client, person)
+    client.get("/officer/?lang=en")  # messages are asserted in English, the msgid language
     return person
 
 
@@ -541,3 +542,29 @@ def test_the_printout_is_in_the_clients_language_with_finnish_beside_it(client, 
     assert re.search(r'lang="ar" dir="rtl"', page.text) and re.search(r'lang="fi" dir="ltr"', page.text)
     assert "Kotoutumissuunnitelma" in page.text  # the Finnish column
     assert page.text.count("Työ lähihoitajana") == 2
+
+
+def test_only_a_service_not_yet_begun_can_be_taken_out_of_the_plan(client, officer, factory, db, home):
+    _person, plan = in_force(client, factory, db, home, officer)
+    for name in ("Kielikahvila", "Ystävätoiminta"):
+        response = post(client, f"/officer/plans/{plan.id}/services", {"service_kind": "ngo", "name": name})
+        assert response.status_code == 303
+    cafe, friends = db.scalars(select(PlanService).order_by(PlanService.position)).all()
+    referred = post(
+        client,
+        f"/officer/plans/{plan.id}/services/{friends.id}/status",
+        {"version": str(friends.version), "status": "referred", "on": today().isoformat()},
+    )
+    assert referred.status_code == 303
+    refused = post(client, f"/officer/plans/{plan.id}/services/{friends.id}/delete", {})
+    assert refused.status_code == 422 and "Interrupt a service that has begun" in refused.text
+    assert post(client, f"/officer/plans/{plan.id}/services/{cafe.id}/delete", {}).status_code == 303
+    db.expire_all()
+    assert [s.name for s in db.scalars(select(PlanService))] == ["Ystävätoiminta"]
+    removed = db.scalar(select(AuditEvent).where(AuditEvent.action == "delete"))
+    assert removed.object_type == "plan_service" and removed.client_id == plan.client_id
+    # The approved content changed: the plan page asks for a new approval.
+    assert (
+        "The plan has changed since the client approved version 1"
+        in client.get(f"/officer/plans/{plan.id}").text
+    )

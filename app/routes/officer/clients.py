@@ -30,7 +30,7 @@ from app.db.client import (
 from app.db.organisation import Organisation, Staff
 from app.domain import assessments, audit, clients, family_overview, identity_code, plans, rules
 from app.domain.audit import Action
-from app.domain.forms import FormErrors, choice, date_field, text, today
+from app.domain.forms import FormErrors, as_input, choice, date_field, text, today
 from app.domain.policy import (
     Actor,
     Permission,
@@ -61,18 +61,7 @@ async def _form(request: HTMXRequest) -> tuple[dict[str, Any], list[tuple[str, s
 
 def _form_values(client: Client) -> dict[str, Any]:
     """The record as form input strings, for the edit form."""
-    values: dict[str, Any] = {}
-    for name in clients.BASIC_FIELDS:
-        value = getattr(client, name)
-        if value is None:
-            values[name] = ""
-        elif isinstance(value, bool):
-            values[name] = "on" if value else ""
-        elif hasattr(value, "isoformat"):
-            values[name] = value.isoformat()
-        else:
-            values[name] = str(getattr(value, "value", value))
-    return values
+    return as_input(client, clients.BASIC_FIELDS)
 
 
 def _form_page(status: int = 200, **context: Any) -> Template:

@@ -38,7 +38,7 @@ from app.db.plan import (
 from app.db.programme import ProgrammeService
 from app.domain import audit, family_overview, plans, programme, rules
 from app.domain.audit import Action
-from app.domain.forms import FormErrors, text, today
+from app.domain.forms import FormErrors, as_input, text, today
 from app.domain.policy import Actor, Permission, load_client, may_write_client
 from app.domain.translations import content_hash
 from app.i18n import _
@@ -184,18 +184,7 @@ async def plan_page(db_session: AsyncSession, actor: Actor, plan_id: uuid.UUID) 
 
 
 def _plan_form_values(plan: IntegrationPlan) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for name in plans.CONTENT_FIELDS:
-        value = getattr(plan, name)
-        if value is None:
-            values[name] = ""
-        elif isinstance(value, bool):
-            values[name] = "on" if value else ""
-        elif hasattr(value, "isoformat"):
-            values[name] = value.isoformat()
-        else:
-            values[name] = str(getattr(value, "value", value))
-    return values
+    return as_input(plan, plans.CONTENT_FIELDS)
 
 
 def _edit_page(
@@ -344,6 +333,29 @@ async def service_status(
             db_session, actor, plan, client, section=section, form=data, errors=errors, status=409
         )
     return Redirect(f"/officer/plans/{plan.id}#service-{service.id}", status_code=303)
+
+
+@post("/plans/{plan_id:uuid}/services/{service_id:uuid}/delete", guards=[requires(Permission.CLIENT_WRITE)])
+async def remove_service(
+    db_session: AsyncSession, actor: Actor, plan_id: uuid.UUID, service_id: uuid.UUID
+) -> Template | Redirect:
+    plan, client = await _writable(db_session, actor, plan_id)
+    service = next((s for s in plan.services if s.id == service_id), None)
+    if service is None:
+        raise NotFoundException
+    try:
+        await plans.remove_service(db_session, actor, plan, client, service)
+    except plans.PlanRuleError as problem:
+        return await _page(
+            db_session,
+            actor,
+            plan,
+            client,
+            section=f"service-{service.id}",
+            errors=problem.errors,
+            status=422,
+        )
+    return Redirect(f"/officer/plans/{plan.id}#services", status_code=303)
 
 
 # --- approval ----------------------------------------------------------------------------------------
@@ -626,6 +638,7 @@ router = Router(
         save_plan,
         add_service,
         service_status,
+        remove_service,
         present_plan,
         record_approval,
         add_review,
