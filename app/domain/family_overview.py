@@ -154,7 +154,7 @@ async def load(db: AsyncSession, actor: Actor, overview_id: uuid.UUID) -> Overvi
         .options(selectinload(FamilyOverview.members))
         .where(FamilyOverview.id == overview_id)
     )
-    if overview is None:
+    if overview is None or not overview.members:  # no members: nobody's overview to see
         return None
     ids = [m.client_id for m in overview.members]
     clients = (

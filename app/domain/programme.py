@@ -432,7 +432,13 @@ def _apply(service: ProgrammeService, actor: Actor, parsed: ServiceInput) -> lis
             old_source.origin = TextOrigin.OFFICER
     changed += [f"text_{name}" for name in _source_row(service, actor, parsed.texts)]
     if sorted(lang.language for lang in service.languages) != parsed.languages:
-        service.languages = [ProgrammeServiceLanguage(language=code) for code in parsed.languages]
+        # In place: replacing the list would insert the kept languages again before deleting them.
+        for row in [r for r in service.languages if r.language not in parsed.languages]:
+            service.languages.remove(row)
+        kept = {r.language for r in service.languages}
+        service.languages.extend(
+            ProgrammeServiceLanguage(language=code) for code in parsed.languages if code not in kept
+        )
         changed.append("languages")
     return changed
 

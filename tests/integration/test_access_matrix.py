@@ -14,9 +14,10 @@ import base64
 import dataclasses
 import re
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -25,22 +26,63 @@ from litestar.testing import TestClient
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from app.db.assessment import (
+    Assessment,
+    AssessmentLanguageSkill,
+    AssessmentStatus,
+    Cefr,
+    LanguageSkill,
+    Literacy,
+    MeasureStatus,
+    PlanNeed,
+    RefiningMeasure,
+    RefiningMeasureType,
+)
 from app.db.audit import AuditEvent
 from app.db.auth import Passkey, StaffSession
-from app.db.base import utcnow
+from app.db.base import TextOrigin, utcnow
 from app.db.client import (
     Client,
     ClientAccessGrant,
     ClientLanguage,
     ClientStatus,
     Consent,
+    ConsentPurpose,
     DataCategory,
     FamilyLink,
     FamilyRelation,
     HealthInformation,
 )
 from app.db.organisation import Organisation, OrganisationType, Role, Staff, StaffRole
+from app.db.plan import (
+    ApprovalMethod,
+    ClientTransfer,
+    FamilyOverview,
+    FamilyOverviewMember,
+    GoalKind,
+    GoalType,
+    IntegrationPlan,
+    PlanApproval,
+    PlanGoal,
+    PlanPause,
+    PlanReview,
+    PlanService,
+    PlanServiceKind,
+    PlanServiceStatus,
+    PlanStatus,
+    PlanVersion,
+)
+from app.db.programme import (
+    ProgrammePeriod,
+    ProgrammeService,
+    ProgrammeServiceLanguage,
+    ProgrammeServiceText,
+    ServiceType,
+)
+from app.domain.forms import today
+from app.domain.plans import content_of
 from app.domain.policy import Permission
+from app.domain.translations import content_hash
 from app.web import staff_guard
 from tests.conftest import PASSWORD, csrf_token, post, sign_in
 
@@ -96,8 +138,14 @@ ACTOR_NAMES = {
 }
 
 
-def holds(role: Role, permission: Permission | None) -> bool:
-    return permission is None or permission in EXPECTED_PERMISSIONS[role]
+Needs = Permission | tuple[Permission, ...] | None  # a tuple: any one of them will do
+
+
+def holds(role: Role, needs: Needs) -> bool:
+    if needs is None:
+        return True
+    wanted = needs if isinstance(needs, tuple) else (needs,)
+    return any(permission in EXPECTED_PERMISSIONS[role] for permission in wanted)
 
 
 # --- the world: organisation A (the actors'), organisation B (someone else's) ----------------------
@@ -120,15 +168,49 @@ class Target:
     passkey_id: uuid.UUID
     passkey_name: str
     passkey_credential: str  # base64url, as in WebAuthn options
-    client_version: int = 0
-    staff_version: int = 0
+    # The statutory path of client_id (issue 3), see _statutory_path().
+    assessment_id: uuid.UUID  # a draft amending the completed assessment, ready to be completed
+    assessment_note: str  # its notes on literacy
+    measure_id: uuid.UUID  # a refining measure ordered for it, result not yet recorded
+    plan_id: uuid.UUID  # the plan in force, drawn up from the completed assessment
+    plan_goal: str  # its long-term goal
+    plan_service_id: uuid.UUID  # a service *in the plan* (the route calls it service_id: see Case.ids)
+    removable_service_id: uuid.UUID  # another one, only planned: the one taken out of the plan
+    presented_version_id: uuid.UUID  # the plan's latest presented version (kept current by fresh())
+    overview_id: uuid.UUID  # a family overview of two other clients of the organisation
+    overview_goals: str
+    transfer_client_id: uuid.UUID  # the client the transfer moves (organisation A: a client of its own)
+    employment_authority_id: uuid.UUID  # where the transfer moves them
+    # The organisation's integration programme.
+    programme_service_id: uuid.UUID  # a service of the programme (the routes' service_id)
+    programme_name: str  # its name in Finnish, the source language
+    translation_id: uuid.UUID  # its text in `language`, a translation
+    translation_name: str
+    period_id: uuid.UUID  # an intake of the service that no plan refers to
+    period_note: str
+    language: str = "sv"
+    # The version each form posts back, by the field naming the record (see VERSIONED and fresh()).
+    versions: Mapping[str, int] = field(default_factory=dict)
+
+    def version(self, name: str) -> str:
+        return str(self.versions.get(name, 0))
 
     def fresh(self, db: Session) -> Target:
         """The same target with the versions as saved now (forms post the version they were opened at)."""
-        client_version = db.scalar(select(Client.version).where(Client.id == self.client_id)) or 0
-        staff_version = db.scalar(select(Staff.version).where(Staff.id == self.staff_id)) or 0
+        versions = {
+            name: db.scalar(select(model.version).where(model.id == getattr(self, name))) or 0
+            for name, model in VERSIONED.items()
+        }
+        presented = db.scalar(
+            select(PlanVersion.id)
+            .where(PlanVersion.plan_id == self.plan_id)
+            .order_by(PlanVersion.number.desc())
+            .limit(1)
+        )
         db.rollback()
-        return dataclasses.replace(self, client_version=client_version, staff_version=staff_version)
+        return dataclasses.replace(
+            self, versions=versions, presented_version_id=presented or self.presented_version_id
+        )
 
     def nonexistent(self) -> Target:
         """Random ids: a refusal for another organisation's object must look exactly like this one."""
@@ -138,7 +220,34 @@ class Target:
             related_client_id=uuid.uuid4(),
             staff_id=uuid.uuid4(),
             passkey_id=uuid.uuid4(),
+            assessment_id=uuid.uuid4(),
+            measure_id=uuid.uuid4(),
+            plan_id=uuid.uuid4(),
+            plan_service_id=uuid.uuid4(),
+            removable_service_id=uuid.uuid4(),
+            presented_version_id=uuid.uuid4(),
+            overview_id=uuid.uuid4(),
+            transfer_client_id=uuid.uuid4(),
+            programme_service_id=uuid.uuid4(),
+            translation_id=uuid.uuid4(),
+            period_id=uuid.uuid4(),
         )
+
+
+# Target fields naming a record whose version a form posts back → the record's model.
+VERSIONED: dict[str, Any] = {
+    "client_id": Client,
+    "staff_id": Staff,
+    "assessment_id": Assessment,
+    "measure_id": RefiningMeasure,
+    "plan_id": IntegrationPlan,
+    "plan_service_id": PlanService,
+    "overview_id": FamilyOverview,
+    "transfer_client_id": Client,
+    "programme_service_id": ProgrammeService,
+    "translation_id": ProgrammeServiceText,
+    "period_id": ProgrammePeriod,
+}
 
 
 @dataclass(frozen=True)
@@ -164,16 +273,25 @@ class World:
         """Strings from organisation B's records that no response to an organisation-A actor may contain.
 
         None of them is ever sent in a request, so an echo of the input cannot trip the check."""
+        other = self.other
         found = (
             "Birgitta",  # B's client's first name
             "TMP-BVIERAS1",  # B's client's temporary identifier
             "Salainen terveystieto B",  # B's client's health information
             "Bertil Vierasvirkailija",  # B's officer
-            self.other.staff_email,
-            self.other.passkey_name,
+            other.staff_email,
+            other.passkey_name,
+            other.assessment_note,
+            B_MEASURE_PROVIDER,  # the provider of the refining measure ordered for B's client
+            other.plan_goal,
+            other.overview_goals,
         )
-        # B's second client is granted to the county team member, and only to them.
-        return found if role is Role.COUNTY_TEAM_MEMBER else (*found, "Bruno")
+        programme = (other.programme_name, other.translation_name, other.period_note)
+        # B's second client is granted to the county team member, and only to them; the grant also
+        # opens B's programme catalogue to them (PROGRAMME_SHARED).
+        if role is Role.COUNTY_TEAM_MEMBER:
+            return found
+        return (*found, "Bruno", *programme)
 
 
 def _passkey(db: Session, staff_id: uuid.UUID, name: str) -> tuple[uuid.UUID, str, str]:
@@ -182,6 +300,221 @@ def _passkey(db: Session, staff_id: uuid.UUID, name: str) -> tuple[uuid.UUID, st
     db.add(key)
     db.commit()
     return key.id, name, base64.urlsafe_b64encode(credential).rstrip(b"=").decode()
+
+
+B_MEASURE_PROVIDER = "Vieras Kielitestaus B Oy"
+
+
+def plan_dates() -> dict[str, date]:
+    """Both organisations' plans in force: started a month ago, the first review and the end ahead."""
+    starts = today() - timedelta(days=30)
+    return {
+        "starts_on": starts,
+        "ends_on": starts + timedelta(days=300),
+        "next_review_on": starts + timedelta(days=150),
+    }
+
+
+def _programme(db: Session, organisation: Organisation, texts: Mapping[str, str]) -> dict[str, Any]:
+    """A service of the organisation's programme: Finnish source text, Swedish translation, one intake."""
+    source = {"name": texts["programme_name"], "description": "Keskustellaan suomeksi.", "eligibility": ""}
+    digest = content_hash(source)
+    translation = ProgrammeServiceText(
+        language="sv",
+        name=texts["translation_name"],
+        description="Vi talar finska.",
+        eligibility="",
+        origin=TextOrigin.TRANSLATOR,
+        source_hash=digest,  # made from the current source: not stale
+    )
+    period = ProgrammePeriod(
+        starts_on=today() + timedelta(days=60),
+        ends_on=today() + timedelta(days=120),
+        capacity=15,
+        language="fi",
+        note=texts["period_note"],
+    )
+    service = ProgrammeService(
+        organisation_id=organisation.id,
+        service_type=ServiceType.NGO_ACTIVITY,
+        provider_name="Kotoutumisyhdistys ry",
+        source_language="fi",
+        place="Pääkirjasto",
+        hours=Decimal(20),
+        texts=[
+            ProgrammeServiceText(language="fi", origin=TextOrigin.ORIGINAL, source_hash=digest, **source),
+            translation,
+        ],
+        languages=[ProgrammeServiceLanguage(language="fi")],
+        periods=[period],
+    )
+    db.add(service)
+    db.commit()
+    return {
+        "programme_service_id": service.id,
+        "programme_name": texts["programme_name"],
+        "translation_id": translation.id,
+        "translation_name": texts["translation_name"],
+        "period_id": period.id,
+        "period_note": texts["period_note"],
+    }
+
+
+def _statutory_path(
+    db: Session,
+    person: Client,
+    officer: Staff,
+    programme_service_id: uuid.UUID,
+    texts: Mapping[str, str],
+) -> dict[str, Any]:
+    """The client's completed assessment (a plan is needed), a draft amending it with a refining measure
+    ordered, and the plan drawn up from it: in force, approved as presented, one programme service."""
+    on = today()
+    common: dict[str, Any] = {
+        "client_id": person.id,
+        "organisation_id": person.organisation_id,
+        "created_by_id": officer.id,
+        "officer_id": officer.id,
+        "literacy": Literacy.LATIN_ALPHABET,
+        "data_sources": ["client_interview"],
+        "told_service_goals": True,
+        "told_planning": True,
+        "told_rights_and_duties": True,
+        "told_data_processing": True,
+        "plan_need": PlanNeed.NEEDED,
+    }
+
+    def skills() -> list[AssessmentLanguageSkill]:
+        return [AssessmentLanguageSkill(language="fi", skill=s, level=Cefr.A1) for s in LanguageSkill]
+
+    completed = Assessment(
+        number=1,
+        status=AssessmentStatus.COMPLETED,
+        assessed_on=on - timedelta(days=40),
+        planned_plan_date=on - timedelta(days=30),
+        completed_at=utcnow() - timedelta(days=40),
+        completed_by_id=officer.id,
+        language_skills=skills(),
+        **common,
+    )
+    db.add(completed)
+    db.flush()
+    draft = Assessment(  # everything completion asks for is there
+        number=2,
+        previous_id=completed.id,
+        status=AssessmentStatus.DRAFT,
+        amendment_reason="Kielitestin tulos tarkentaa arviota",
+        assessed_on=on - timedelta(days=2),
+        planned_plan_date=on + timedelta(days=7),
+        literacy_note=texts["assessment_note"],
+        language_skills=skills(),
+        **common,
+    )
+    db.add(draft)
+    db.flush()
+    measure = RefiningMeasure(
+        assessment_id=draft.id,
+        measure_type=RefiningMeasureType.LANGUAGE_LEVEL_TEST,
+        provider_name=texts["measure_provider"],
+        ordered_on=on - timedelta(days=5),
+        ordered_by_id=officer.id,
+        status=MeasureStatus.ORDERED,
+    )
+    in_plan = PlanService(
+        position=0,
+        kind=PlanServiceKind.PROGRAMME,
+        programme_service_id=programme_service_id,  # no intake: the intake can be deleted
+        planned_start=on + timedelta(days=60),
+        status=PlanServiceStatus.PLANNED,  # still to refer: on the worklist
+        final_tests=[],
+    )
+    removable = PlanService(
+        position=1,
+        kind=PlanServiceKind.NGO,
+        name="Vapaaehtoistyö eläinsuojeluyhdistyksessä",
+        status=PlanServiceStatus.PLANNED,
+        final_tests=[],
+    )
+    plan = IntegrationPlan(
+        client_id=person.id,
+        organisation_id=person.organisation_id,
+        assessment_id=completed.id,
+        number=1,
+        status=PlanStatus.IN_FORCE,
+        officer_id=officer.id,
+        **plan_dates(),
+        language_studies="Kotoutumiskoulutus suomeksi",
+        rationale="Kielitaito on työllistymisen edellytys.",
+        duties_explained=True,
+        goals=[
+            PlanGoal(
+                position=0, kind=GoalKind.LONG_TERM, goal_type=GoalType.EMPLOYMENT, text=texts["plan_goal"]
+            ),
+            PlanGoal(
+                position=1,
+                kind=GoalKind.PLAN_PERIOD,
+                goal_type=GoalType.LANGUAGE_SKILLS,
+                text="Suomen kieli A2-tasolle",
+            ),
+        ],
+        services=[in_plan, removable],
+        pauses=[],
+    )
+    db.add_all([measure, plan])
+    db.flush()
+    content = content_of(plan)
+    presented = PlanVersion(
+        plan_id=plan.id,
+        number=1,
+        content=content,
+        content_hash=content_hash(content),
+        created_by_id=officer.id,
+    )
+    db.add(presented)
+    db.flush()
+    db.add(
+        PlanApproval(
+            plan_version_id=presented.id,
+            client_id=person.id,
+            method=ApprovalMethod.SIGNED_ON_PAPER,
+            recorded_by_id=officer.id,
+        )
+    )
+    db.commit()
+    return {
+        "assessment_id": draft.id,
+        "assessment_note": texts["assessment_note"],
+        "measure_id": measure.id,
+        "plan_id": plan.id,
+        "plan_goal": texts["plan_goal"],
+        "plan_service_id": in_plan.id,
+        "removable_service_id": removable.id,
+        "presented_version_id": presented.id,
+    }
+
+
+def _family_overview(db: Session, officer: Staff, members: list[Client], goals: str) -> uuid.UUID:
+    """A family overview of the members, with each member's family-overview consent recorded."""
+    for member in members:
+        db.add(
+            Consent(
+                client_id=member.id,
+                purpose=ConsentPurpose.FAMILY_OVERVIEW,
+                given=True,
+                decided_on=today() - timedelta(days=10),
+                recorded_by_id=officer.id,
+            )
+        )
+    overview = FamilyOverview(
+        organisation_id=members[0].organisation_id,
+        created_by_id=officer.id,
+        shared_goals=goals,
+        family_needs="Lastenhoito kurssin ajaksi",
+        members=[FamilyOverviewMember(client_id=m.id) for m in members],
+    )
+    db.add(overview)
+    db.commit()
+    return overview.id
 
 
 def build_world(factory: Any, db: Session) -> World:
@@ -255,6 +588,81 @@ def build_world(factory: Any, db: Session) -> World:
     )
     db.commit()
 
+    # The statutory path (issue 3), the same in both organisations; B's texts are secrets.
+    employment_authority = factory.organisation("Työllisyysalue E", OrganisationType.EMPLOYMENT_AUTHORITY)
+    mover_a = factory.client(
+        home, first_names="Arvo", last_name="Omasiirtyjä", date_of_birth=date(1979, 2, 2)
+    )
+    family_a = [
+        factory.client(home, first_names="Olli", last_name="Omaperhe", date_of_birth=date(1982, 4, 4)),
+        factory.client(home, first_names="Oona", last_name="Omaperhe", date_of_birth=date(2016, 8, 8)),
+    ]
+    db.add_all(
+        [
+            FamilyLink(
+                client_id=family_a[0].id, related_client_id=family_a[1].id, relation=FamilyRelation.GUARDIAN
+            ),
+            FamilyLink(
+                client_id=family_a[1].id, related_client_id=family_a[0].id, relation=FamilyRelation.CHILD
+            ),
+            # Aino and Aapo consent to a family overview: the one the officer makes once they are linked.
+            *(
+                Consent(
+                    client_id=person.id,
+                    purpose=ConsentPurpose.FAMILY_OVERVIEW,
+                    given=True,
+                    decided_on=date(2026, 1, 5),
+                    recorded_by_id=colleague.id,
+                )
+                for person in (client_a, sibling_a)
+            ),
+        ]
+    )
+    client_b.responsible_officer_id = officer_b.id
+    db.commit()
+    own_programme = _programme(
+        db,
+        home,
+        {
+            "programme_name": "Oma kielikahvila A",
+            "translation_name": "Eget språkcafé A",
+            "period_note": "Oma syysryhmä A",
+        },
+    )
+    other_programme = _programme(
+        db,
+        other,
+        {
+            "programme_name": "Vieras kielikahvila B",
+            "translation_name": "Främmande språkcafé B",
+            "period_note": "Vieras syysryhmä B",
+        },
+    )
+    own_path = _statutory_path(
+        db,
+        client_a,
+        colleague,
+        own_programme["programme_service_id"],
+        {
+            "assessment_note": "Oma lukutaitohavainto A",
+            "measure_provider": "Oma Kielitestaus A Oy",
+            "plan_goal": "Oma tavoite A: lähihoitajaksi",
+        },
+    )
+    other_path = _statutory_path(
+        db,
+        client_b,
+        officer_b,
+        other_programme["programme_service_id"],
+        {
+            "assessment_note": "Salainen lukutaitohavainto B",
+            "measure_provider": B_MEASURE_PROVIDER,
+            "plan_goal": "Salainen tavoite B: sairaanhoitajaksi",
+        },
+    )
+    own_overview = _family_overview(db, colleague, family_a, "Oman perheen tavoite A")
+    other_overview = _family_overview(db, officer_b, [client_b, granted_b], "Salainen perheen tavoite B")
+
     own_passkeys = {role: _passkey(db, actors[role].id, f"Oma avain {role.value}") for role in Role}
     b_key, b_key_name, b_credential = _passkey(db, officer_b.id, "Bertilin avain")
     ids = {
@@ -280,6 +688,12 @@ def build_world(factory: Any, db: Session) -> World:
             passkey_id=own_passkeys[Role.INTEGRATION_OFFICER][0],
             passkey_name=own_passkeys[Role.INTEGRATION_OFFICER][1],
             passkey_credential=own_passkeys[Role.INTEGRATION_OFFICER][2],
+            **own_path,
+            overview_id=own_overview,
+            overview_goals="Oman perheen tavoite A",
+            transfer_client_id=mover_a.id,
+            employment_authority_id=employment_authority.id,
+            **own_programme,
         ),
         own_passkeys=own_passkeys,
         other=Target(
@@ -296,6 +710,12 @@ def build_world(factory: Any, db: Session) -> World:
             passkey_id=b_key,
             passkey_name=b_key_name,
             passkey_credential=b_credential,
+            **other_path,
+            overview_id=other_overview,
+            overview_goals="Salainen perheen tavoite B",
+            transfer_client_id=ids["client_b"],  # B's client, as everywhere: refused, nothing moves
+            employment_authority_id=employment_authority.id,
+            **other_programme,
         ),
         other_organisation_id=other.id,
         other_client_ids=(ids["client_b"], ids["granted_b"]),
@@ -346,7 +766,7 @@ Body = Callable[[Target], Any]
 class Case:
     method: str
     path: str  # exactly as app.routes names it
-    needs: Permission | None  # the route's permission; None: any signed-in member of staff
+    needs: Needs  # the route's permission(s); None: any signed-in member of staff
     other: int  # the answer, for a role holding `needs`, when aimed at organisation B's object
     own: int  # the answer when aimed at the actor's own organisation's object (positive control)
     body: Body | None = None
@@ -356,10 +776,18 @@ class Case:
     reveals: Callable[[Target], tuple[str, ...]] = lambda t: ()
     # Tables that gain a row when the request succeeds (every other count must stay as it was).
     creates: tuple[str, ...] = ()
+    # Path parameters that name something else on this route than PATH_PARAMETERS says.
+    ids: Mapping[str, Callable[[Target], Any]] = field(default_factory=dict)
+    # The answer for a role whatever the target, where it differs by design (the reason at the case).
+    answers: Mapping[Role, int] = field(default_factory=dict)
+    # Roles the policy lets read organisation B's object (the reason at the case): they get the `own`
+    # answer and see the object (`reveals`); B's client data (World.secrets) must still never show.
+    shared_with: frozenset[Role] = frozenset()
 
     @property
     def targeted(self) -> bool:
-        return "{" in self.path
+        """Aimed at an object by its id (in the path, or in the query, as the audit and team filters)."""
+        return "{" in self.path or self.query is not None
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
@@ -367,6 +795,78 @@ class Case:
 
 def _client_shown(t: Target) -> tuple[str, ...]:
     return (t.client_display,)
+
+
+def _assessment_shown(t: Target) -> tuple[str, ...]:
+    return (t.client_display, t.assessment_note)
+
+
+def _plan_shown(t: Target) -> tuple[str, ...]:
+    return (t.client_display, t.plan_goal)
+
+
+def _days(n: int) -> str:
+    return (today() + timedelta(days=n)).isoformat()
+
+
+def assessment_form(t: Target) -> dict[str, Any]:
+    """The whole draft as the page posts it, complete (completion is the next step)."""
+    return {
+        "assessment_form": "1",
+        "version": t.version("assessment_id"),
+        "assessed_on": _days(-2),
+        "literacy": "literate_latin",
+        "literacy_note": "Lukee sujuvasti latinalaisin kirjaimin",
+        **{f"skill_fi_{skill.value}": "A2" for skill in LanguageSkill},
+        "data_sources": ["client_interview", "refining_measure"],
+        "told_service_goals": "on",
+        "told_planning": "on",
+        "told_rights_and_duties": "on",
+        "told_data_processing": "on",
+        "plan_need": "plan_needed",
+        "planned_plan_date": _days(7),
+        "amendment_reason": "Kielitestin tulos tarkentaa arviota",
+    }
+
+
+def plan_form(t: Target) -> dict[str, Any]:
+    """The plan's content with new goals (within §§22–23, complete for presenting)."""
+    dates = {name: value.isoformat() for name, value in plan_dates().items()}
+    return {
+        "version": t.version("plan_id"),
+        **dates,
+        "goal_kind": ["long_term", "plan_period"],
+        "goal_type": ["employment_goal", "language_skills_goal"],
+        "goal_text": ["Työ lähihoitajana", "Suomen kieli B1-tasolle"],
+        "language_studies": "Kotoutumiskoulutus suomeksi",
+        "rationale": "Kielitaito on työllistymisen edellytys.",
+        "duties_explained": "on",
+    }
+
+
+def service_form(name: str, languages: list[str]) -> dict[str, Any]:
+    return {
+        "service_type": "ngo_activity",
+        "provider_id": "",
+        "provider_name": "Kotoutumisyhdistys ry",
+        "source_language": "fi",
+        "languages": languages,
+        "place": "Pääkirjasto",
+        "hours": "20",
+        "active": "on",
+        "name": name,
+        "description": "Keskustellaan suomeksi.",
+        "eligibility": "",
+    }
+
+
+def period_form(note: str) -> dict[str, str]:
+    return {"starts_on": _days(150), "ends_on": _days(210), "capacity": "12", "language": "fi", "note": note}
+
+
+# The county team member holds a grant on B's second client (Bruno), so they may read B's programme
+# catalogue: app.domain.programme.readable_organisation_ids, deliberately, for joint planning.
+PROGRAMME_SHARED = frozenset({Role.COUNTY_TEAM_MEMBER})
 
 
 MATRIX: list[Case] = [
@@ -451,6 +951,325 @@ MATRIX: list[Case] = [
         200,
         reveals=_client_shown,
     ),
+    # Deadline worklists: the own organisation's clients only (Aino's plan has a service to refer).
+    Case(
+        "GET",
+        "/officer/worklist",
+        (Permission.WORKLIST, Permission.TEAM_WORKLIST),
+        200,
+        200,
+        answers={Role.MANAGER: 303},  # a team lead without clients of their own goes to the team view
+        reveals=_client_shown,
+    ),
+    Case(
+        "GET",
+        "/officer/worklist/team",
+        Permission.TEAM_WORKLIST,
+        404,  # narrowed to B's officer: not a member of the team
+        200,
+        query=lambda t: f"officer={t.staff_id}",
+        reveals=lambda t: (t.staff_name,),
+    ),
+    # The assessment: the draft amending the completed one, with a refining measure ordered.
+    Case(
+        "GET",
+        "/officer/assessments/{assessment_id:uuid}",
+        Permission.CLIENT_READ,
+        404,
+        200,
+        reveals=_assessment_shown,
+    ),
+    Case(  # the client has a draft already: the officer is taken to it
+        "POST",
+        "/officer/clients/{client_id:uuid}/assessments",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+    ),
+    Case(
+        "POST",
+        "/officer/assessments/{assessment_id:uuid}",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        body=assessment_form,
+    ),
+    Case(
+        "POST",
+        "/officer/assessments/{assessment_id:uuid}/measures",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        body=lambda t: {
+            "measure_type": "literacy_check",
+            "provider_name": "Aikuisopisto",
+            "ordered_on": _days(0),
+        },
+        creates=("refining_measure",),
+    ),
+    Case(
+        "POST",
+        "/officer/assessments/{assessment_id:uuid}/measures/{measure_id:uuid}",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        body=lambda t: {
+            "status": "done",
+            "result_on": _days(0),
+            "result": "Lukeminen A2, puhuminen A2",
+            "version": t.version("measure_id"),
+        },
+    ),
+    Case(  # the amended assessment replaces the completed one (superseded)
+        "POST",
+        "/officer/assessments/{assessment_id:uuid}/complete",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        body=lambda t: {"version": t.version("assessment_id")},
+    ),
+    Case(  # now completed: amending it starts the next draft
+        "POST",
+        "/officer/assessments/{assessment_id:uuid}/amend",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        body=lambda t: {"amendment_reason": "Asiakas aloitti työkokeilun"},
+        creates=("assessment",),
+    ),
+    # The plan in force: reads first, then changes in the order an officer makes them, ending last.
+    Case("GET", "/officer/plans/{plan_id:uuid}", Permission.CLIENT_READ, 404, 200, reveals=_plan_shown),
+    Case("GET", "/officer/plans/{plan_id:uuid}/edit", Permission.CLIENT_WRITE, 404, 200, reveals=_plan_shown),
+    Case("GET", "/officer/plans/{plan_id:uuid}/print", Permission.CLIENT_READ, 404, 200, reveals=_plan_shown),
+    Case("POST", "/officer/plans/{plan_id:uuid}", Permission.CLIENT_WRITE, 404, 303, body=plan_form),
+    Case(
+        "POST",
+        "/officer/plans/{plan_id:uuid}/services",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        # The plan picks a service of its own organisation's programme (for B: B's plan, B's programme).
+        body=lambda t: {
+            "service_kind": "programme",
+            "programme_service_id": str(t.programme_service_id),
+            "planned_start": _days(60),
+        },
+        creates=("plan_service",),
+    ),
+    Case(
+        "POST",
+        "/officer/plans/{plan_id:uuid}/services/{service_id:uuid}/status",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        ids={"service_id": lambda t: t.plan_service_id},  # a service in the plan, not in the programme
+        body=lambda t: {"status": "referred", "on": _days(0), "version": t.version("plan_service_id")},
+    ),
+    Case(
+        "POST",
+        "/officer/plans/{plan_id:uuid}/services/{service_id:uuid}/delete",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        ids={"service_id": lambda t: t.removable_service_id},
+    ),
+    Case(
+        "POST",
+        "/officer/plans/{plan_id:uuid}/present",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        creates=("plan_version",),  # the content changed above: a new version to approve
+    ),
+    Case(
+        "POST",
+        "/officer/plans/{plan_id:uuid}/approvals",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        body=lambda t: {"version_id": str(t.presented_version_id), "method": "signed_on_paper"},
+        creates=("plan_approval",),
+    ),
+    Case(
+        "POST",
+        "/officer/plans/{plan_id:uuid}/reviews",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        body=lambda t: {
+            "review_kind": "scheduled",
+            "held_on": _days(0),
+            "client_took_part": "on",
+            "progress": "Kurssi alkanut hyvin",
+            "next_review_on": _days(90),
+        },
+        creates=("plan_review",),
+    ),
+    Case(
+        "POST",
+        "/officer/plans/{plan_id:uuid}/pauses",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        body=lambda t: {"reason": "illness", "pause_starts_on": _days(0), "pause_ends_on": _days(9)},
+        creates=("plan_pause",),
+    ),
+    Case(
+        "POST",
+        "/officer/plans/{plan_id:uuid}/end",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        body=lambda t: {
+            "version": t.version("plan_id"),
+            "outcome": "ended",
+            "ended_on": _days(0),
+            "end_reason": "employment",
+            "goals_attained": "Työpaikka hoivakodissa",
+        },
+    ),
+    Case(  # a follow-up plan from the completed assessment
+        "POST",
+        "/officer/clients/{client_id:uuid}/plans",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        creates=("integration_plan",),
+    ),
+    # A family overview of two other clients.
+    Case(
+        "GET",
+        "/officer/family-overviews/{overview_id:uuid}",
+        Permission.CLIENT_READ,
+        404,
+        200,
+        reveals=lambda t: (t.overview_goals,),
+    ),
+    Case(
+        "POST",
+        "/officer/family-overviews/{overview_id:uuid}",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        body=lambda t: {
+            "shared_goals": "Perhe asettuu uuteen kotikuntaan",
+            "family_needs": "Päivähoitopaikka",
+            "version": t.version("overview_id"),
+        },
+    ),
+    # The integration programme: not client data, but one organisation's own. The list and the new
+    # service aim at no object; whatever the form says, a new service joins the actor's own programme.
+    Case(
+        "GET",
+        "/officer/programme",
+        Permission.PROGRAMME_READ,
+        200,
+        200,
+        reveals=lambda t: (t.programme_name,),
+        shared_with=PROGRAMME_SHARED,
+    ),
+    Case("GET", "/officer/programme/new", Permission.PROGRAMME_MANAGE, 200, 200),
+    Case(
+        "POST",
+        "/officer/programme",
+        Permission.PROGRAMME_MANAGE,
+        303,
+        303,
+        body=lambda t: {
+            **service_form("Uusi ompelukerho", ["fi"]),
+            "organisation_id": str(t.organisation_id),
+        },
+        creates=("programme_service", "programme_service_text", "programme_service_language"),
+    ),
+    Case(
+        "GET",
+        "/officer/programme/{service_id:uuid}",
+        Permission.PROGRAMME_READ,
+        404,
+        200,
+        reveals=lambda t: (t.programme_name, t.period_note),
+        shared_with=PROGRAMME_SHARED,
+    ),
+    Case(
+        "GET",
+        "/officer/programme/{service_id:uuid}/edit",
+        Permission.PROGRAMME_MANAGE,
+        404,
+        200,
+        reveals=lambda t: (t.programme_name,),
+    ),
+    Case(
+        "GET",
+        "/officer/programme/{service_id:uuid}/texts/{language:str}",
+        Permission.PROGRAMME_MANAGE,
+        404,
+        200,
+        reveals=lambda t: (t.translation_name,),
+    ),
+    Case(
+        "GET",
+        "/officer/programme/{service_id:uuid}/periods/{period_id:uuid}/edit",
+        Permission.PROGRAMME_MANAGE,
+        404,
+        200,
+        reveals=lambda t: (t.period_note,),
+    ),
+    Case(
+        "POST",
+        "/officer/programme/{service_id:uuid}",
+        Permission.PROGRAMME_MANAGE,
+        404,
+        303,
+        body=lambda t: {
+            **service_form("Kielikahvila, uusi nimi", ["sv"]),
+            "version": t.version("programme_service_id"),
+        },
+    ),
+    Case(  # the source was renamed above: the translator brings the Swedish text up to date
+        "POST",
+        "/officer/programme/{service_id:uuid}/texts/{language:str}",
+        Permission.PROGRAMME_MANAGE,
+        404,
+        303,
+        body=lambda t: {
+            "name": "Språkcafé, nytt namn",
+            "description": "Vi talar finska.",
+            "eligibility": "",
+            "origin": "translator",
+            "version": t.version("translation_id"),
+        },
+    ),
+    Case(
+        "POST",
+        "/officer/programme/{service_id:uuid}/texts/{language:str}/delete",
+        Permission.PROGRAMME_MANAGE,
+        404,
+        303,
+    ),
+    Case(
+        "POST",
+        "/officer/programme/{service_id:uuid}/periods",
+        Permission.PROGRAMME_MANAGE,
+        404,
+        303,
+        body=lambda t: period_form("Kevään ryhmä"),
+        creates=("programme_period",),
+    ),
+    Case(
+        "POST",
+        "/officer/programme/{service_id:uuid}/periods/{period_id:uuid}",
+        Permission.PROGRAMME_MANAGE,
+        404,
+        303,
+        body=lambda t: {**period_form("Siirretty syksyyn"), "version": t.version("period_id")},
+    ),
+    Case(  # no plan refers to the intake, so it can go
+        "POST",
+        "/officer/programme/{service_id:uuid}/periods/{period_id:uuid}/delete",
+        Permission.PROGRAMME_MANAGE,
+        404,
+        303,
+    ),
     # Changes to a client: these run after the reads, which look for the client's name.
     Case(
         "POST",
@@ -458,7 +1277,15 @@ MATRIX: list[Case] = [
         Permission.CLIENT_WRITE,
         404,
         303,
-        body=lambda t: {**CLIENT_FORM, "version": str(t.client_version)},
+        body=lambda t: {**CLIENT_FORM, "version": t.version("client_id")},
+    ),
+    Case(  # whose worklist the client is on: an officer of the client's own organisation (B: B's officer)
+        "POST",
+        "/officer/clients/{client_id:uuid}/responsible",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        body=lambda t: {"responsible_officer_id": str(t.staff_id)},
     ),
     Case(
         "POST",
@@ -467,6 +1294,13 @@ MATRIX: list[Case] = [
         404,
         303,
         body=lambda t: {"relation": "spouse", "related_identifier": t.related_identifier},
+    ),
+    Case(  # after the link above: the two consenting adults (A), or B's family (refused)
+        "POST",
+        "/officer/clients/{client_id:uuid}/family-overview",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
     ),
     Case(  # after the link above: the officer removes the link it just made (A) or B's link (refused)
         "POST",
@@ -500,8 +1334,23 @@ MATRIX: list[Case] = [
         body=lambda t: {
             "ended_on": "2026-01-31",
             "end_reason": "moved_away",
-            "version": str(t.client_version),
+            "version": t.version("client_id"),
         },
+    ),
+    Case(  # to the employment authority: the client leaves A (one of its own, so the cases above keep Aino)
+        "POST",
+        "/officer/clients/{client_id:uuid}/transfer",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        ids={"client_id": lambda t: t.transfer_client_id},
+        body=lambda t: {
+            "to_organisation_id": str(t.employment_authority_id),
+            "transferred_on": _days(0),
+            "reason": "Asiakas on työtön työnhakija",
+            "version": t.version("transfer_client_id"),
+        },
+        creates=("client_transfer",),
     ),
     # The audit log, filtered by another organisation's client: B's officer's events stay invisible.
     Case(
@@ -564,7 +1413,7 @@ MATRIX: list[Case] = [
         body=lambda t: {
             "full_name": "Muutettu Nimi",
             "roles": ["integration_officer", "manager"],
-            "version": str(t.staff_version),
+            "version": t.version("staff_id"),
         },
         creates=("staff_role",),
     ),
@@ -604,11 +1453,19 @@ PUBLIC_PREFIXES: dict[str, str] = {
 # guards, see test_unauthenticated_requests_are_sent_to_sign_in) and HEAD (static files only).
 AUTOMATIC_METHODS = {"OPTIONS", "HEAD"}
 
-PATH_PARAMETERS: dict[str, Callable[[Target], uuid.UUID]] = {
+# What each path parameter names (a case can say otherwise: Case.ids).
+PATH_PARAMETERS: dict[str, Callable[[Target], Any]] = {
     "client_id": lambda t: t.client_id,
     "related_id": lambda t: t.related_client_id,
     "staff_id": lambda t: t.staff_id,
     "passkey_id": lambda t: t.passkey_id,
+    "assessment_id": lambda t: t.assessment_id,
+    "measure_id": lambda t: t.measure_id,
+    "plan_id": lambda t: t.plan_id,
+    "overview_id": lambda t: t.overview_id,
+    "service_id": lambda t: t.programme_service_id,  # under /officer/plans/ a service in the plan: Case.ids
+    "period_id": lambda t: t.period_id,
+    "language": lambda t: t.language,
 }
 
 
@@ -617,7 +1474,8 @@ PATH_PARAMETERS: dict[str, Callable[[Target], uuid.UUID]] = {
 
 def url_for(case: Case, target: Target) -> str:
     def fill(match: re.Match[str]) -> str:
-        return str(PATH_PARAMETERS[match.group(1)](target))
+        name = match.group(1)
+        return str(case.ids.get(name, PATH_PARAMETERS[name])(target))
 
     url = re.sub(r"\{(\w+):\w+\}", fill, case.path)
     if url == "/officer":
@@ -647,6 +1505,23 @@ COUNTED = (
     Staff,
     StaffRole,
     Passkey,
+    Assessment,
+    AssessmentLanguageSkill,
+    RefiningMeasure,
+    IntegrationPlan,
+    PlanGoal,
+    PlanService,
+    PlanPause,
+    PlanVersion,
+    PlanApproval,
+    PlanReview,
+    FamilyOverview,
+    FamilyOverviewMember,
+    ClientTransfer,
+    ProgrammeService,
+    ProgrammeServiceText,
+    ProgrammeServiceLanguage,
+    ProgrammePeriod,
 )
 
 
@@ -667,11 +1542,123 @@ def snapshot(db: Session, world: World) -> Snapshot:
     def staff_rows(statement: Any) -> list[tuple[Any, ...]]:
         return [(*r[:-1], (r[-1] or "")[-6:]) for r in rows(statement)]  # the hash's tail is enough
 
+    b_assessments = select(Assessment.id).where(Assessment.client_id.in_(b_clients))
+    b_plans = select(IntegrationPlan.id).where(IntegrationPlan.client_id.in_(b_clients))
+    b_services = select(ProgrammeService.id).where(
+        ProgrammeService.organisation_id == world.other_organisation_id
+    )
+    b_overviews = select(FamilyOverviewMember.overview_id).where(
+        FamilyOverviewMember.client_id.in_(b_clients)
+    )
     other = {
         "clients": rows(
-            select(Client.id, Client.version, Client.status, Client.updated_at)
+            select(
+                Client.id,
+                Client.version,
+                Client.status,
+                Client.organisation_id,
+                Client.responsible_officer_id,
+                Client.updated_at,
+            )
             .where(or_(Client.organisation_id == world.other_organisation_id, Client.id.in_(b_clients)))
             .order_by(Client.id)
+        ),
+        "assessments": rows(
+            select(Assessment.id, Assessment.version, Assessment.status)
+            .where(
+                or_(
+                    Assessment.client_id.in_(b_clients),
+                    Assessment.organisation_id == world.other_organisation_id,
+                )
+            )
+            .order_by(Assessment.id)
+        ),
+        "refining measures": rows(
+            select(RefiningMeasure.id, RefiningMeasure.version, RefiningMeasure.status)
+            .where(RefiningMeasure.assessment_id.in_(b_assessments))
+            .order_by(RefiningMeasure.id)
+        ),
+        "plans": rows(
+            select(
+                IntegrationPlan.id, IntegrationPlan.version, IntegrationPlan.status, IntegrationPlan.ends_on
+            )
+            .where(
+                or_(
+                    IntegrationPlan.client_id.in_(b_clients),
+                    IntegrationPlan.organisation_id == world.other_organisation_id,
+                )
+            )
+            .order_by(IntegrationPlan.id)
+        ),
+        "plan goals": rows(
+            select(PlanGoal.id, PlanGoal.text).where(PlanGoal.plan_id.in_(b_plans)).order_by(PlanGoal.id)
+        ),
+        "plan services": rows(
+            select(PlanService.id, PlanService.version, PlanService.status)
+            .where(PlanService.plan_id.in_(b_plans))
+            .order_by(PlanService.id)
+        ),
+        "plan reviews": rows(
+            select(PlanReview.id, PlanReview.version)
+            .where(PlanReview.plan_id.in_(b_plans))
+            .order_by(PlanReview.id)
+        ),
+        "plan pauses": rows(
+            select(PlanPause.id).where(PlanPause.plan_id.in_(b_plans)).order_by(PlanPause.id)
+        ),
+        "plan versions": rows(
+            select(PlanVersion.id, PlanVersion.content_hash)
+            .where(PlanVersion.plan_id.in_(b_plans))
+            .order_by(PlanVersion.id)
+        ),
+        "plan approvals": rows(
+            select(PlanApproval.id).where(PlanApproval.client_id.in_(b_clients)).order_by(PlanApproval.id)
+        ),
+        "family overviews": rows(
+            select(FamilyOverview.id, FamilyOverview.version)
+            .where(
+                or_(
+                    FamilyOverview.organisation_id == world.other_organisation_id,
+                    FamilyOverview.id.in_(b_overviews),
+                )
+            )
+            .order_by(FamilyOverview.id)
+        ),
+        "family overview members": rows(
+            select(FamilyOverviewMember.overview_id, FamilyOverviewMember.client_id)
+            .where(FamilyOverviewMember.client_id.in_(b_clients))
+            .order_by(FamilyOverviewMember.id)
+        ),
+        "transfers": rows(
+            select(ClientTransfer.id, ClientTransfer.reviewed_at)
+            .where(
+                or_(
+                    ClientTransfer.client_id.in_(b_clients),
+                    ClientTransfer.from_organisation_id == world.other_organisation_id,
+                    ClientTransfer.to_organisation_id == world.other_organisation_id,
+                )
+            )
+            .order_by(ClientTransfer.id)
+        ),
+        "programme services": rows(
+            select(ProgrammeService.id, ProgrammeService.version, ProgrammeService.active)
+            .where(ProgrammeService.organisation_id == world.other_organisation_id)
+            .order_by(ProgrammeService.id)
+        ),
+        "programme texts": rows(
+            select(ProgrammeServiceText.id, ProgrammeServiceText.version, ProgrammeServiceText.language)
+            .where(ProgrammeServiceText.service_id.in_(b_services))
+            .order_by(ProgrammeServiceText.id)
+        ),
+        "programme languages": rows(
+            select(ProgrammeServiceLanguage.id, ProgrammeServiceLanguage.language)
+            .where(ProgrammeServiceLanguage.service_id.in_(b_services))
+            .order_by(ProgrammeServiceLanguage.id)
+        ),
+        "programme periods": rows(
+            select(ProgrammePeriod.id, ProgrammePeriod.version)
+            .where(ProgrammePeriod.service_id.in_(b_services))
+            .order_by(ProgrammePeriod.id)
         ),
         "languages": rows(select(ClientLanguage.id).where(ClientLanguage.client_id.in_(b_clients))),
         "consents": rows(select(Consent.id, Consent.version).where(Consent.client_id.in_(b_clients))),
@@ -750,24 +1737,35 @@ def check_refused(
 ) -> list[str]:
     """One role × route × method against organisation B's objects; returns what went wrong."""
     target = world.other.fresh(db)
-    expected = case.other if holds(role, case.needs) else 403
+    shared = role in case.shared_with
+    expected = case.answers.get(role) or (
+        (case.own if shared else case.other) if holds(role, case.needs) else 403
+    )
     before = snapshot(db, world)
     response = send(client, case, target)
     after = snapshot(db, world)
     problems = []
     if response.status_code != expected:
         problems.append(f"answered {response.status_code}, expected {expected}")
-    shown = [s for s in dict.fromkeys((*world.secrets(role), *case.reveals(target))) if s in response.text]
+    hidden = world.secrets(role) if shared else (*world.secrets(role), *case.reveals(target))
+    shown = [s for s in dict.fromkeys(hidden) if s in response.text]
     if shown:
         problems.append(f"the response shows organisation B's data: {shown}")
+    if shared and (missing := [s for s in case.reveals(target) if s not in response.text]):
+        problems.append(f"does not show what the policy shares: {missing}")
     succeeded = response.status_code < 400
     problems += database_problems(before, after, case.creates if succeeded else ())
-    if case.targeted and not problems:
+    if case.targeted and not shared and not problems:
         # Indistinguishable from an id that does not exist: the answer confirms nothing.
         unknown = target.nonexistent()
         probe = send(client, case, unknown)
-        # The page may echo its own address (language links); that is the request's id, not knowledge.
-        echoed = probe.text.replace(url_for(case, unknown), url_for(case, target))
+        # The page may echo the request's own ids (its address in language links, a filter's value):
+        # that is what was asked, not knowledge.
+        echoed = probe.text
+        for name in (f.name for f in dataclasses.fields(Target)):
+            asked, aimed = getattr(unknown, name), getattr(target, name)
+            if isinstance(asked, uuid.UUID) and asked != aimed:
+                echoed = echoed.replace(str(asked), str(aimed))
         seen = (response.status_code, response.headers.get("location"), response.text)
         if (probe.status_code, probe.headers.get("location"), echoed) != seen:
             problems.append(f"answers differently for an unknown id ({probe.status_code}): existence leaks")
@@ -867,7 +1865,9 @@ def test_unauthenticated_requests_are_sent_to_sign_in(client, factory, db):
         assert (answer.status_code, sign_in_path(answer)) == (302, "/officer/sign-in"), path
 
 
-@pytest.mark.parametrize("role", [Role.INTEGRATION_OFFICER, Role.ADMINISTRATOR], ids=lambda r: r.value)
+@pytest.mark.parametrize(
+    "role", [Role.INTEGRATION_OFFICER, Role.MANAGER, Role.ADMINISTRATOR], ids=lambda r: r.value
+)
 def test_the_same_requests_succeed_on_own_objects(role, client, factory, db):
     """Positive control: the matrix's requests, aimed at the actor's own organisation, go through."""
     world = build_world(factory, db)
@@ -878,10 +1878,12 @@ def test_the_same_requests_succeed_on_own_objects(role, client, factory, db):
             continue
         target = world.own_target(role).fresh(db)
         response = send(client, case, target)
+        expected = case.answers.get(role, case.own)
         problems = []
-        if response.status_code != case.own:
-            problems.append(f"answered {response.status_code}, expected {case.own}")
-        if missing := [s for s in case.reveals(target) if s not in response.text]:
+        if response.status_code != expected:
+            problems.append(f"answered {response.status_code}, expected {expected}")
+        shows = case.reveals(target) if role not in case.answers else ()
+        if missing := [s for s in shows if s not in response.text]:
             problems.append(f"does not show {missing}")
         if problems:
             failures.append(f"  {role.value} {case}: {'; '.join(problems)}")
@@ -893,19 +1895,24 @@ def test_the_same_requests_succeed_on_own_objects(role, client, factory, db):
         saved = db.scalars(select(Client).where(Client.id == own.client_id)).one()
         assert saved.first_names == "Olena"
         assert saved.status == ClientStatus.ENDED
-        assert (
-            db.scalar(select(func.count()).select_from(Consent).where(Consent.client_id == own.client_id))
-            == 1
-        )
+        assert saved.responsible_officer_id == own.staff_id
+        consents = db.scalars(select(Consent.purpose).where(Consent.client_id == own.client_id)).all()
+        assert sorted(consents) == [ConsentPurpose.FAMILY_OVERVIEW, ConsentPurpose.WELLBEING_COUNTY_SHARING]
         # Linked, then unlinked again; B's link between its two clients is untouched.
-        assert db.scalar(select(func.count()).select_from(FamilyLink)) == 2
+        b_links = (
+            select(func.count())
+            .select_from(FamilyLink)
+            .where(FamilyLink.client_id.in_(world.other_client_ids))
+        )
+        assert db.scalar(b_links) == 2
         assert not db.scalar(select(FamilyLink).where(FamilyLink.client_id == own.client_id))
         health = db.scalars(
             select(HealthInformation.text).where(HealthInformation.client_id == own.client_id)
         )
         assert "Tarvitsee esteettömän tilan" in health.all()
         assert db.get(Passkey, world.own_target(role).passkey_id) is None
-    else:
+        _assert_the_statutory_path_was_walked(db, world)
+    elif role is Role.ADMINISTRATOR:
         colleague = db.get(Staff, own.staff_id)
         assert colleague.full_name == "Muutettu Nimi"
         assert colleague.role_set == {Role.INTEGRATION_OFFICER, Role.MANAGER}
@@ -913,6 +1920,200 @@ def test_the_same_requests_succeed_on_own_objects(role, client, factory, db):
         assert (
             db.scalar(select(func.count()).select_from(Staff).where(Staff.full_name == "Uusi Henkilö")) == 1
         )
+    else:  # the manager reads the clients' records and changes only the programme
+        assert db.get(IntegrationPlan, own.plan_id).status == PlanStatus.IN_FORCE
+        assert db.get(Assessment, own.assessment_id).status == AssessmentStatus.DRAFT
+    if role in (Role.INTEGRATION_OFFICER, Role.MANAGER):
+        _assert_the_programme_was_changed(db, world)
+
+
+def _assert_the_statutory_path_was_walked(db: Session, world: World) -> None:
+    own = world.own
+    db.expire_all()
+    # The draft was saved, its measure's result recorded, another measure ordered; completed, it
+    # replaced the assessment it amended, and was then amended in turn.
+    amended = db.get(Assessment, own.assessment_id)
+    assert amended.status == AssessmentStatus.COMPLETED
+    assert amended.literacy_note == "Lukee sujuvasti latinalaisin kirjaimin"
+    assert db.get(Assessment, amended.previous_id).status == AssessmentStatus.SUPERSEDED
+    measure = db.get(RefiningMeasure, own.measure_id)
+    assert (measure.status, measure.result) == (MeasureStatus.DONE, "Lukeminen A2, puhuminen A2")
+    ordered = db.scalars(
+        select(RefiningMeasure.measure_type).where(RefiningMeasure.assessment_id == amended.id)
+    )
+    assert sorted(ordered.all()) == sorted(
+        [RefiningMeasureType.LANGUAGE_LEVEL_TEST, RefiningMeasureType.LITERACY_CHECK]
+    )
+    next_draft = db.scalar(select(Assessment).where(Assessment.previous_id == amended.id))
+    assert next_draft.status == AssessmentStatus.DRAFT
+    assert next_draft.amendment_reason == "Asiakas aloitti työkokeilun"
+
+    # The plan: new goals, a second service, the first one referred, presented and approved again,
+    # reviewed, paused, ended; a follow-up draft started.
+    plan = db.get(IntegrationPlan, own.plan_id)
+    assert plan.status == PlanStatus.ENDED and plan.goals_attained == "Työpaikka hoivakodissa"
+    goals = db.scalars(select(PlanGoal.text).where(PlanGoal.plan_id == plan.id).order_by(PlanGoal.position))
+    assert goals.all() == ["Työ lähihoitajana", "Suomen kieli B1-tasolle"]
+    assert plan.ends_on == plan_dates()["ends_on"] + timedelta(days=10)  # the pause moved the end
+    services = db.scalars(select(PlanService).where(PlanService.plan_id == plan.id)).all()
+    assert len(services) == 2
+    assert db.get(PlanService, own.plan_service_id).status == PlanServiceStatus.REFERRED
+    assert db.get(PlanService, own.removable_service_id) is None
+    latest = db.scalar(
+        select(PlanVersion).where(PlanVersion.plan_id == plan.id).order_by(PlanVersion.number.desc()).limit(1)
+    )
+    assert latest.number == 2 and latest.content["goals"][0]["text"] == "Työ lähihoitajana"
+    assert db.scalar(select(PlanApproval).where(PlanApproval.plan_version_id == latest.id)) is not None
+    review = db.scalar(select(PlanReview).where(PlanReview.plan_id == plan.id))
+    assert review.progress == "Kurssi alkanut hyvin"
+    assert db.scalar(select(PlanPause.reason).where(PlanPause.plan_id == plan.id)) is not None
+    follow_up = db.scalar(
+        select(IntegrationPlan).where(IntegrationPlan.client_id == own.client_id, IntegrationPlan.number == 2)
+    )
+    assert follow_up.status == PlanStatus.DRAFT
+
+    # The family overviews: the existing one edited, a new one for Aino and Aapo.
+    assert db.get(FamilyOverview, own.overview_id).shared_goals == "Perhe asettuu uuteen kotikuntaan"
+    created = db.scalar(
+        select(FamilyOverviewMember.overview_id).where(FamilyOverviewMember.client_id == own.client_id)
+    )
+    members = db.scalars(
+        select(FamilyOverviewMember.client_id).where(FamilyOverviewMember.overview_id == created)
+    )
+    assert set(members.all()) == {own.client_id, own.related_client_id}
+
+    # The transfer moved the client to the employment authority.
+    moved = db.get(Client, own.transfer_client_id)
+    assert moved.organisation_id == own.employment_authority_id
+    transfer = db.scalar(select(ClientTransfer).where(ClientTransfer.client_id == moved.id))
+    assert (transfer.from_organisation_id, transfer.to_organisation_id) == (
+        own.organisation_id,
+        own.employment_authority_id,
+    )
+
+
+def _assert_the_programme_was_changed(db: Session, world: World) -> None:
+    own = world.own
+    db.expire_all()
+    texts = db.scalars(
+        select(ProgrammeServiceText).where(ProgrammeServiceText.service_id == own.programme_service_id)
+    ).all()
+    # Renamed; the Swedish text updated, then deleted.
+    assert [(t.language, t.name) for t in texts] == [("fi", "Kielikahvila, uusi nimi")]
+    languages = db.scalars(
+        select(ProgrammeServiceLanguage.language).where(
+            ProgrammeServiceLanguage.service_id == own.programme_service_id
+        )
+    )
+    assert languages.all() == ["sv"]
+    # An intake added; the existing one changed, then deleted.
+    notes = db.scalars(
+        select(ProgrammePeriod.note).where(ProgrammePeriod.service_id == own.programme_service_id)
+    )
+    assert notes.all() == ["Kevään ryhmä"]
+    # The new service is in the actor's own programme, whatever the form said.
+    created = db.scalar(
+        select(ProgrammeService)
+        .join(ProgrammeServiceText, ProgrammeServiceText.service_id == ProgrammeService.id)
+        .where(ProgrammeServiceText.name == "Uusi ompelukerho")
+    )
+    assert created.organisation_id == own.organisation_id
+
+
+def test_own_records_cannot_be_tied_to_another_organisations_records(client, factory, db):
+    """The matrix aims every id at organisation B; here the route's record is the officer's own and only
+    an id in the path or the form is B's. Each is refused, and neither organisation's data changes."""
+    world = build_world(factory, db)
+    own, other = world.own.fresh(db), world.other.fresh(db)
+    sign_in_as(client, world, Role.INTEGRATION_OFFICER)
+    plan, assessment, service = (
+        f"/officer/plans/{own.plan_id}",
+        f"/officer/assessments/{own.assessment_id}",
+        f"/officer/programme/{own.programme_service_id}",
+    )
+    attempts: list[tuple[str, dict[str, Any] | None, int]] = [  # None: a GET
+        (
+            f"/officer/clients/{own.client_id}/responsible",
+            {"responsible_officer_id": str(other.staff_id)},
+            404,
+        ),
+        (
+            f"/officer/clients/{own.client_id}/family",
+            {"relation": "spouse", "related_identifier": "TMP-BVIERAS1"},
+            422,
+        ),
+        (f"/officer/clients/{own.client_id}/family/{other.client_id}/delete", {}, 404),
+        (
+            f"/officer/clients/{own.transfer_client_id}/transfer",
+            {  # to a municipality, B: not a transfer target
+                "to_organisation_id": str(other.organisation_id),
+                "transferred_on": _days(0),
+                "reason": "Muutto",
+                "version": own.version("transfer_client_id"),
+            },
+            422,
+        ),
+        (
+            f"{plan}/services",
+            {"service_kind": "programme", "programme_service_id": str(other.programme_service_id)},
+            422,
+        ),
+        (
+            f"{plan}/services",
+            {  # B's intake under the own programme's service
+                "service_kind": "programme",
+                "programme_service_id": str(own.programme_service_id),
+                "period_id": str(other.period_id),
+            },
+            422,
+        ),
+        (
+            f"{plan}/services/{other.plan_service_id}/status",
+            {"status": "referred", "on": _days(0), "version": other.version("plan_service_id")},
+            404,
+        ),
+        (f"{plan}/services/{other.removable_service_id}/delete", {}, 404),
+        (
+            f"{plan}/approvals",
+            {"version_id": str(other.presented_version_id), "method": "signed_on_paper"},
+            422,
+        ),
+        (
+            f"{assessment}/measures/{other.measure_id}",
+            {"status": "done", "result_on": _days(0), "result": "x", "version": other.version("measure_id")},
+            404,
+        ),
+        (f"{service}/periods/{other.period_id}/edit", None, 404),
+        (
+            f"{service}/periods/{other.period_id}",
+            {**period_form("x"), "version": other.version("period_id")},
+            404,
+        ),
+        (f"{service}/periods/{other.period_id}/delete", {}, 404),
+    ]
+    failures = []
+    for url, body, expected in attempts:
+        before = snapshot(db, world)
+        own_client = db.get(Client, own.client_id)
+        own_before = (own_client.version, own_client.responsible_officer_id)
+        db.rollback()
+        response = client.get(url, follow_redirects=False) if body is None else post(client, url, body)
+        after = snapshot(db, world)
+        problems = database_problems(before, after, ())
+        if response.status_code != expected:
+            problems.append(f"answered {response.status_code}, expected {expected}")
+        # What the form posted may be shown again; nothing else of B's.
+        if shown := [
+            s for s in world.secrets(Role.INTEGRATION_OFFICER) if s in response.text and s not in str(body)
+        ]:
+            problems.append(f"shows {shown}")
+        own_client = db.get(Client, own.client_id)
+        if (own_client.version, own_client.responsible_officer_id) != own_before:
+            problems.append("the own client changed")
+        db.rollback()
+        if problems:
+            failures.append(f"  {url}: {'; '.join(problems)}")
+    assert not failures, "own records with B's ids:\n" + "\n".join(failures)
 
 
 def test_county_team_member_sees_a_client_only_while_granted_and_health_only_by_a_health_grant(

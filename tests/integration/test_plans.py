@@ -568,3 +568,13 @@ def test_only_a_service_not_yet_begun_can_be_taken_out_of_the_plan(client, offic
         "The plan has changed since the client approved version 1"
         in client.get(f"/officer/plans/{plan.id}").text
     )
+
+
+def test_an_overview_without_members_belongs_to_nobody(client, officer, factory, db):
+    stranger = factory.organisation("Vieras kunta", OrganisationType.MUNICIPALITY)
+    other_officer = factory.staff(stranger, Role.INTEGRATION_OFFICER)
+    empty = FamilyOverview(organisation_id=stranger.id, created_by_id=other_officer.id, shared_goals="Tyhjä")
+    db.add(empty)
+    db.commit()
+    assert client.get(f"/officer/family-overviews/{empty.id}").status_code == 404
+    assert post(client, f"/officer/family-overviews/{empty.id}", {"version": "1"}).status_code == 404

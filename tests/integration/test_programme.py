@@ -225,6 +225,26 @@ def test_a_stale_edit_is_refused_and_keeps_the_input(client, officer, factory, m
     assert load(db, service.id).texts[0].name == "Keskustelukerho"
 
 
+def test_languages_offered_are_added_and_dropped_keeping_the_others(client, officer, municipality, db):
+    service = make_service(db, municipality)
+    edit = client.get(f"/officer/programme/{service.id}/edit")
+    seen = re.search(r'name="version" value="(\d+)"', edit.text).group(1)
+    form = [("service_type", "ngo_activity"), ("provider_name", "Yhdistys ry"), ("source_language", "fi"),
+            ("languages", "fi"), ("languages", "ar"), ("languages", "so"), ("active", "on"),
+            ("version", seen), ("name", "Kielikahvila")]  # fmt: skip
+    assert post(client, f"/officer/programme/{service.id}", form).status_code == 303
+    assert sorted(row.language for row in load(db, service.id).languages) == ["ar", "fi", "so"]
+    again = re.search(
+        r'name="version" value="(\d+)"', client.get(f"/officer/programme/{service.id}/edit").text
+    )
+    form = [(k, v) for k, v in form if (k, v) != ("languages", "fi") and k != "version"]
+    assert (
+        post(client, f"/officer/programme/{service.id}", [*form, ("version", again.group(1))]).status_code
+        == 303
+    )
+    assert sorted(row.language for row in load(db, service.id).languages) == ["ar", "so"]
+
+
 # --- translations ---------------------------------------------------------------------------------
 
 
