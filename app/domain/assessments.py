@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -502,8 +503,14 @@ async def start(db: AsyncSession, actor: Actor, client: Client) -> tuple[Assessm
         data_sources=[],
         interpreter_language=client.interpreter_language if client.interpreter_needed else None,
     )
-    db.add(assessment)
-    await db.flush()
+    try:
+        async with db.begin_nested():  # flushes; a concurrent start may have taken the number
+            db.add(assessment)
+    except IntegrityError:
+        existing = await draft_of(db, client.id)
+        if existing is None:
+            raise
+        return existing, False
     await audit.record(
         db,
         Action.CREATE,

@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -342,8 +343,14 @@ async def start_draft(db: AsyncSession, actor: Actor, client: Client) -> Integra
         services=[],
         pauses=[],
     )
-    db.add(plan)
-    await db.flush()
+    try:
+        async with db.begin_nested():  # flushes; a concurrent start may have taken the number
+            db.add(plan)
+    except IntegrityError:
+        existing = await open_draft(db, client.id)
+        if existing is None:
+            raise
+        return existing
     await audit.record(
         db,
         Action.CREATE,
