@@ -58,6 +58,11 @@ def municipality(factory):
     return factory.organisation("Kotokunta")
 
 
+@pytest.fixture(autouse=True)
+def english(client):
+    client.headers["Accept-Language"] = "en"  # messages are asserted in English, the msgid language
+
+
 @pytest.fixture
 def officer(client, factory, municipality):
     person = factory.staff(municipality, Role.INTEGRATION_OFFICER)

@@ -68,9 +68,15 @@ def shown(html: str) -> list[Shown]:
     ]
 
 
-def fi(day: date) -> str:
-    i18n.set_locale("fi")
+def shown_date(day: date) -> str:
+    """A date as the page shows it (the tests read the page in English, the msgid language)."""
+    i18n.set_locale("en")
     return i18n.format_date(day)
+
+
+@pytest.fixture(autouse=True)
+def english(client: Any) -> None:
+    client.headers["Accept-Language"] = "en"
 
 
 def of(items: list[Shown], kind: str, client: Client) -> list[Shown]:
@@ -197,11 +203,11 @@ def test_known_but_not_assessed_due_by_the_own_target(as_officer: Any, rows: Row
 
     items = page(as_officer)
     [item] = of(items, "known_not_assessed", late)
-    assert (item.section, item.due, item.overdue) == ("mine", fi(days(-6)), True)
+    assert (item.section, item.due, item.overdue) == ("mine", shown_date(days(-6)), True)
     assert item.link == f"/officer/clients/{late.id}#assessments"
     assert "14(2)" in item.text and "Assessment to start" in item.text
     [item] = of(items, "known_not_assessed", fresh)
-    assert (item.due, item.overdue) == (fi(days(14)), False)
+    assert (item.due, item.overdue) == (shown_date(days(14)), False)
     [item] = of(items, "known_not_assessed", drafted)
     assert item.link == f"/officer/assessments/{draft.id}"
     assert "in progress" in item.text
@@ -239,12 +245,16 @@ def test_plan_due_after_an_assessment_that_needs_one(as_officer: Any, rows: Rows
 
     items = page(as_officer)
     [item] = of(items, "plan_due", agreed)
-    assert (item.due, item.overdue, item.link) == (fi(days(10)), False, f"/officer/clients/{agreed.id}#plans")
+    assert (item.due, item.overdue, item.link) == (
+        shown_date(days(10)),
+        False,
+        f"/officer/clients/{agreed.id}#plans",
+    )
     assert "section 20" in item.text
     [item] = of(items, "plan_due", at_once)
-    assert (item.due, item.overdue) == (fi(days(-4)), True)  # no date agreed: without delay
+    assert (item.due, item.overdue) == (shown_date(days(-4)), True)  # no date agreed: without delay
     [item] = of(items, "plan_due", near_limit)
-    assert item.due == fi(rules.plan_deadline(near_limit.first_permit_date))  # the three years win
+    assert item.due == shown_date(rules.plan_deadline(near_limit.first_permit_date))  # the three years win
     assert of(items, "plan_due", not_needed) == []
 
     rows.plan(agreed, PlanStatus.DRAFT, assessment_id=assessment.id)
@@ -269,7 +279,7 @@ def test_services_to_refer_within_a_month_of_the_plan(as_officer: Any, rows: Row
 
     items = page(as_officer)
     [item] = of(items, "service_to_refer", person)
-    assert item.due == fi(rules.add_months(days(-40), 1))
+    assert item.due == shown_date(rules.add_months(days(-40), 1))
     assert item.overdue is True
     assert item.link == f"/officer/plans/{plan.id}#services"
     assert "2 services to refer" in item.text and "section 20" in item.text
@@ -297,16 +307,16 @@ def test_reviews_due_within_30_days_and_overdue(as_officer: Any, rows: Rows) -> 
     items = page(as_officer)
     [item] = of(items, "review_due", soon)
     assert (item.due, item.overdue, item.link) == (
-        fi(days(30)),
+        shown_date(days(30)),
         False,
         f"/officer/plans/{soon_plan.id}#reviews",
     )
     assert "Review due (section 22: at least every six months)" in item.text
     [item] = of(items, "review_due", late)
-    assert (item.due, item.overdue) == (fi(days(-1)), True)
+    assert (item.due, item.overdue) == (shown_date(days(-1)), True)
     assert of(items, "review_due", later) == []
     [item] = of(items, "review_due", never)  # no date recorded: six months from the start
-    assert item.due == fi(rules.next_review_due(never_plan.starts_on))
+    assert item.due == shown_date(rules.next_review_due(never_plan.starts_on))
     assert of(items, "review_due", ended) == []
 
     rows.update(soon_plan, next_review_on=days(180))  # a review was recorded
@@ -321,7 +331,7 @@ def test_plans_ending_within_30_days(as_officer: Any, rows: Rows) -> None:
 
     items = page(as_officer)
     [item] = of(items, "plan_ending", ending)
-    assert (item.due, item.overdue, item.link) == (fi(days(30)), False, f"/officer/plans/{plan.id}")
+    assert (item.due, item.overdue, item.link) == (shown_date(days(30)), False, f"/officer/plans/{plan.id}")
     assert "section 23" in item.text
     assert of(items, "plan_ending", later) == []
 
@@ -342,11 +352,11 @@ def test_clients_nearing_the_three_year_limit(as_officer: Any, rows: Rows) -> No
 
     items = page(as_officer)
     [item] = of(items, "three_year_limit", near)
-    assert item.due == fi(rules.plan_deadline(near.first_permit_date))
+    assert item.due == shown_date(rules.plan_deadline(near.first_permit_date))
     assert item.overdue is False and item.link == f"/officer/clients/{near.id}#plans"
     assert "three-year limit is near (section 20" in item.text
     [item] = of(items, "three_year_limit", passed)
-    assert (item.due, item.overdue) == (fi(days(-1)), True)
+    assert (item.due, item.overdue) == (shown_date(days(-1)), True)
     assert "has passed" in item.text
     assert of(items, "three_year_limit", far) == []
     assert of(items, "three_year_limit", planned) == []
@@ -369,7 +379,7 @@ def test_the_receiving_organisation_reviews_a_transferred_clients_plan(
     items = page(as_officer)
     [item] = of(items, "transfer_review", moved)
     assert item.section == "unassigned"  # a transfer arrives without a responsible officer
-    assert (item.due, item.overdue) == (fi(rules.add_months(days(-5), 1)), False)
+    assert (item.due, item.overdue) == (shown_date(rules.add_months(days(-5), 1)), False)
     assert item.link == f"/officer/clients/{moved.id}#plans"
     assert of(items, "transfer_review", outgoing) == []
 
