@@ -62,6 +62,22 @@ class Settings:
     accessibility_email: str = "saavutettavuus@esimerkkila.fi"
     debug: bool = False
     sql_echo: bool = False
+    # Notifications (app/jobs/): SMTP for e-mail, VAPID for Web Push, an SMS backend.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025  # a local relay or the development SMTP server
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_starttls: bool = False
+    mail_from: str = "Kotopolku <kotopolku@esimerkkila.fi>"
+    vapid_subject: str = "mailto:kotopolku@esimerkkila.fi"
+    sms_backend: str = "log"  # "log" (development: writes to the log) or "http" (a gateway)
+    sms_gateway_url: str | None = None
+    sms_gateway_token: str | None = field(default=None, repr=False)
+    reminder_lead_hours: tuple[int, ...] = (24, 2)
+    run_worker: bool = False  # from the environment: on unless RUN_WORKER=0 (`serve` runs a worker in-process)
+    # Machine translation: off unless a LibreTranslate-compatible server is configured.
+    machine_translation_url: str | None = None
+    machine_translation_key: str | None = field(default=None, repr=False)
 
     @property
     def async_database_url(self) -> str:
@@ -110,6 +126,17 @@ class Settings:
                 kwargs[name] = int(value)
         if email := env.get("ACCESSIBILITY_EMAIL"):
             kwargs["accessibility_email"] = email
+        for name in ("smtp_host", "smtp_username", "smtp_password", "mail_from", "vapid_subject", "sms_backend",
+                     "sms_gateway_url", "sms_gateway_token", "machine_translation_url",
+                     "machine_translation_key"):  # fmt: skip
+            if value := env.get(name.upper()):
+                kwargs[name] = value
+        if value := env.get("SMTP_PORT"):
+            kwargs["smtp_port"] = int(value)
+        kwargs["smtp_starttls"] = env.get("SMTP_STARTTLS", "") == "1"
+        if value := env.get("REMINDER_LEAD_HOURS"):
+            kwargs["reminder_lead_hours"] = tuple(int(h) for h in value.split(",") if h.strip())
+        kwargs["run_worker"] = env.get("RUN_WORKER", "1") != "0"
         kwargs["debug"] = env.get("DEBUG", "") == "1"
         kwargs["sql_echo"] = env.get("SQL_ECHO", "") == "1"
         return cls(**kwargs)  # type: ignore[arg-type]

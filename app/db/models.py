@@ -1,5 +1,13 @@
 """Import every model so that Base.metadata is complete (Alembic and tests use this)."""
 
+from app.db.appointment import (
+    Appointment,
+    AppointmentClient,
+    AppointmentStaff,
+    CalendarFeed,
+    InterpretationEvent,
+    Task,
+)
 from app.db.assessment import (
     Assessment,
     AssessmentEducation,
@@ -18,7 +26,20 @@ from app.db.client import (
     FamilyLink,
     HealthInformation,
 )
+from app.db.messaging import (
+    GroupMessage,
+    GroupMessageText,
+    Message,
+    MessageTemplate,
+    MessageTemplateText,
+    MessageTranslation,
+    StakeholderContact,
+    StakeholderMessage,
+    Thread,
+    TranslationRequest,
+)
 from app.db.organisation import Organisation, Staff, StaffRole
+from app.db.outbox import ContactPreference, OutboxAttempt, OutboxMessage, PushSubscription
 from app.db.plan import (
     ClientTransfer,
     FamilyOverview,
@@ -40,6 +61,9 @@ from app.db.programme import (
 )
 
 __all__ = [
+    "Appointment",
+    "AppointmentClient",
+    "AppointmentStaff",
     "Assessment",
     "AssessmentEducation",
     "AssessmentLanguageSkill",
@@ -47,18 +71,29 @@ __all__ = [
     "AuditChainHead",
     "AuditEvent",
     "Base",
+    "CalendarFeed",
     "Client",
     "ClientAccessGrant",
     "ClientLanguage",
     "ClientTransfer",
     "Consent",
+    "ContactPreference",
     "FamilyLink",
     "FamilyOverview",
     "FamilyOverviewMember",
     "FinalLanguageTest",
+    "GroupMessage",
+    "GroupMessageText",
     "HealthInformation",
     "IntegrationPlan",
+    "InterpretationEvent",
+    "Message",
+    "MessageTemplate",
+    "MessageTemplateText",
+    "MessageTranslation",
     "Organisation",
+    "OutboxAttempt",
+    "OutboxMessage",
     "Passkey",
     "PlanApproval",
     "PlanGoal",
@@ -70,10 +105,16 @@ __all__ = [
     "ProgrammeService",
     "ProgrammeServiceLanguage",
     "ProgrammeServiceText",
+    "PushSubscription",
     "RefiningMeasure",
     "SignInFailure",
     "Staff",
     "StaffRole",
     "StaffSession",
+    "StakeholderContact",
+    "StakeholderMessage",
+    "Task",
+    "Thread",
+    "TranslationRequest",
     "WebAuthnChallenge",
 ]

@@ -29,6 +29,9 @@ class Permission(StrEnum):
     PROGRAMME_MANAGE = "programme_manage"
     WORKLIST = "worklist"  # one's own deadline worklist
     TEAM_WORKLIST = "team_worklist"  # everyone's in the organisation, with counts
+    CALENDAR = "calendar"  # appointments and tasks (interpreters: only their own assignments)
+    MESSAGES = "messages"  # threads with clients, group messages, campaigns, templates
+    TRANSLATION_WORK = "translation_work"  # translation requests and interpretation events
 
 
 # What each role may do in principle; which clients it applies to is decided by client_scope().
@@ -43,6 +46,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PROGRAMME_READ,
             Permission.PROGRAMME_MANAGE,
             Permission.WORKLIST,
+            Permission.CALENDAR,
+            Permission.MESSAGES,
+            Permission.TRANSLATION_WORK,
         }
     ),
     Role.MANAGER: frozenset(
@@ -53,6 +59,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PROGRAMME_READ,
             Permission.PROGRAMME_MANAGE,
             Permission.TEAM_WORKLIST,
+            Permission.CALENDAR,
         }
     ),
     # Administrators manage staff but see no client data unless they also hold an officer role.
@@ -62,7 +69,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         {Permission.CLIENT_READ, Permission.HEALTH_READ, Permission.PROGRAMME_READ}
     ),
     # Interpreters get access per assignment (appointments); the register itself stays closed.
-    Role.INTERPRETER: frozenset(),
+    Role.INTERPRETER: frozenset({Permission.CALENDAR, Permission.TRANSLATION_WORK}),
 }
 
 # Roles whose client access follows the organisation's own clients.

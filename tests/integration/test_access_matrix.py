@@ -101,6 +101,9 @@ EXPECTED_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PROGRAMME_READ,
             Permission.PROGRAMME_MANAGE,
             Permission.WORKLIST,
+            Permission.CALENDAR,
+            Permission.MESSAGES,
+            Permission.TRANSLATION_WORK,
         }
     ),
     Role.MANAGER: frozenset(
@@ -111,13 +114,14 @@ EXPECTED_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PROGRAMME_READ,
             Permission.PROGRAMME_MANAGE,
             Permission.TEAM_WORKLIST,
+            Permission.CALENDAR,
         }
     ),
     Role.ADMINISTRATOR: frozenset({Permission.STAFF_MANAGE}),
     Role.COUNTY_TEAM_MEMBER: frozenset(
         {Permission.CLIENT_READ, Permission.HEALTH_READ, Permission.PROGRAMME_READ}
     ),
-    Role.INTERPRETER: frozenset(),
+    Role.INTERPRETER: frozenset({Permission.CALENDAR, Permission.TRANSLATION_WORK}),
 }
 
 # The organisation each role is signed in from (organisation A, from that role's point of view).
