@@ -27,6 +27,7 @@ from app.db.organisation import Organisation, OrganisationType, Role, Staff
 from app.domain import audit, identity_code, text
 from app.domain.audit import Action
 from app.domain.clients import new_temporary_identifier
+from app.domain.demo_contact import load_contact
 from app.domain.demo_path import load_path
 from app.domain.demo_programme import load_programme
 from app.domain.staff import create_staff
@@ -206,6 +207,7 @@ async def load(db: AsyncSession, settings: Settings) -> list[tuple[str, str, str
     officers = [staff[e] for e in ("aino.virtanen@esimerkkila.fi", "mikko.korhonen@esimerkkila.fi",
                                    "leena.laine@esimerkkila.fi")]  # fmt: skip
     await load_path(db, clients, officers, today, rng)
+    await load_contact(db, clients, officers, staff["hassan.ali@sana.example.fi"], today, rng)
 
     # The county team member cooperates on three quota-refugee clients.
     county_member = staff["sari.niemi@hyvinvointialue.example.fi"]
