@@ -3,7 +3,8 @@
 - messages.pot must equal a fresh extraction (ids and locations; the header is ignored);
 - every .po must hold exactly the .pot's messages (run `make extract` after changing strings);
 - fi, sv and en (the back office) translate every message;
-- ar, fa, ru, uk and so translate every message of the public and migrant surfaces.
+- ar, fa, ru, uk and so translate every message clients read: public and migrant pages, the plan
+  printout and notifications.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "app" / "locales"
 COMPLETE = ("fi", "sv", "en")
 PUBLIC_ONLY = ("ar", "fa", "ru", "uk", "so")
-PUBLIC_SURFACE = re.compile(r"^app/templates/(base\.html|error\.html|public/|me/|officer/plans/print\.html)")
+PUBLIC_SURFACE = re.compile(
+    r"^app/(templates/(base\.html|error\.html|public/|me/|email/|officer/plans/print\.html)|jobs/)"
+)
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
 
