@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install translations lint typecheck check-migrations test-sqlite test-postgres postgres chromium extract bench clean
+.PHONY: run test install translations lint typecheck check-migrations test-sqlite test-postgres postgres chromium extract bench bench-outbox clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || python3 -m venv $(VENV)
@@ -64,6 +64,10 @@ test: lint typecheck check-translations check-migrations test-sqlite test-postgr
 
 bench: translations postgres
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
+
+# Outbox throughput (1 and 2 workers to a local SMTP server) and reminder scheduling with 100k appointments.
+bench-outbox: translations postgres
+	$(BIN)/python scripts/bench_outbox.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,4 +1,5 @@
-"""The `kotopolku` command: migrate, create the first administrator, demo data, verify the audit chain, serve."""
+"""The `kotopolku` command: migrate, create the first administrator, demo data, verify the audit chain, serve,
+and the outbox worker."""
 
 from __future__ import annotations
 
@@ -147,6 +148,42 @@ def generate(scale: int) -> None:
 
     count = run_in_session(get_settings(), lambda db: generate_clients(db, scale))
     click.echo(f"Generated {count} synthetic clients.")
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@click.option("--batch-size", type=int, default=50, show_default=True, help="Rows claimed at a time.")
+@click.option("--concurrency", type=int, default=10, show_default=True, help="Sends in flight at once.")
+@click.option(
+    "--lease", "lease_seconds", type=int, default=300, show_default=True,
+    help="Seconds a claim lasts; rows of a worker that died are taken over after it.",
+)  # fmt: skip
+def worker(once: bool, batch_size: int, concurrency: int, lease_seconds: int) -> None:
+    """Deliver notifications from the outbox (e-mail, push, SMS) until SIGTERM or SIGINT."""
+    import logging
+    import signal
+    from datetime import timedelta
+
+    from app.jobs.worker import Worker, WorkerOptions
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    options = WorkerOptions(
+        batch_size=batch_size, concurrency=concurrency, lease=timedelta(seconds=lease_seconds)
+    )
+
+    async def runner() -> None:
+        async with Worker(get_settings(), options=options) as outbox_worker:
+            if once:
+                counts = await outbox_worker.drain()
+                click.echo(f"Outbox drained: {counts}.")
+                return
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+            await outbox_worker.run(stop)
+
+    asyncio.run(runner())
 
 
 @main.command()

@@ -30,10 +30,14 @@ from markupsafe import Markup
 from app import i18n
 from app.db.engine import make_engine
 from app.domain.phone import display as phone_display
+from app.jobs.worker import in_process_worker
 from app.labels import SEGMENTS, field_label, label, options
 from app.routes import health, public
 from app.routes.officer import admin, audit_log, clients, home, sign_in
 from app.routes.officer import assessments as assessment_routes
+from app.routes.officer import calendar as calendar_routes
+from app.routes.officer import deliveries as delivery_routes
+from app.routes.officer import messages as message_routes
 from app.routes.officer import plans as plan_routes
 from app.routes.officer import programme as programme_routes
 from app.routes.officer import worklist as worklist_routes
@@ -163,6 +167,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             admin.router,
             programme_routes.router,
             worklist_routes.router,
+            message_routes.router,
+            delivery_routes.router,
+            calendar_routes.router,
             create_static_files_router(
                 path="/static", directories=[STATIC], name="static", opt={"exclude_from_csrf": True}
             ),
@@ -183,6 +190,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "settings": Provide(provide_settings),
         },
         state=State({"settings": settings, "alchemy": alchemy}),
+        # The outbox worker runs next to the web server unless RUN_WORKER=0 (Settings() keeps it off).
+        lifespan=[in_process_worker] if settings.run_worker else [],
         openapi_config=OpenAPIConfig(title="Kotopolku", version="1", path="/schema"),
         debug=settings.debug,
     )

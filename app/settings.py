@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +24,62 @@ def _secret_key() -> str:
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _vapid_private_key() -> str:
+    """VAPID_PRIVATE_KEY from the environment (PEM, or the base64url private number that
+    `vapid --gen`/web-push tools print), else a P-256 key generated once into var/vapid_private.pem."""
+    if key := os.environ.get("VAPID_PRIVATE_KEY"):
+        return key.replace("\\n", "\n").strip()  # a PEM pasted into one line with \n escapes
+    path = VAR_DIR / "vapid_private.pem"
+    if not path.exists():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        VAR_DIR.mkdir(exist_ok=True)
+        try:  # O_EXCL: two processes starting at once keep the one key written first
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(pem)
+    return path.read_text().strip()
+
+
+def load_vapid_key(private_key: str) -> Any:
+    """The VAPID key (a P-256 EllipticCurvePrivateKey) from PEM or a base64url private number."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    if "-----BEGIN" in private_key:
+        key = serialization.load_pem_private_key(private_key.encode(), password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise ValueError("VAPID_PRIVATE_KEY is not an elliptic-curve key")
+        return key
+    raw = private_key.strip()
+    number = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+    return ec.derive_private_key(int.from_bytes(number, "big"), ec.SECP256R1())
+
+
+@lru_cache(maxsize=4)
+def vapid_public_key(private_key: str) -> str:
+    """The application server key the browser subscribes with: base64url of the uncompressed point."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+
+    point = (
+        load_vapid_key(private_key)
+        .public_key()
+        .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    )
+    return base64.urlsafe_b64encode(point).rstrip(b"=").decode()
 
 
 def async_database_url(url: str) -> str:
@@ -70,11 +127,13 @@ class Settings:
     smtp_starttls: bool = False
     mail_from: str = "Kotopolku <kotopolku@esimerkkila.fi>"
     vapid_subject: str = "mailto:kotopolku@esimerkkila.fi"
+    vapid_private_key: str = field(default_factory=_vapid_private_key, repr=False)
     sms_backend: str = "log"  # "log" (development: writes to the log) or "http" (a gateway)
     sms_gateway_url: str | None = None
     sms_gateway_token: str | None = field(default=None, repr=False)
     reminder_lead_hours: tuple[int, ...] = (24, 2)
-    run_worker: bool = False  # from the environment: on unless RUN_WORKER=0 (`serve` runs a worker in-process)
+    # From the environment: on unless RUN_WORKER=0 (`serve` runs a worker in-process); off in Settings().
+    run_worker: bool = False
     # Machine translation: off unless a LibreTranslate-compatible server is configured.
     machine_translation_url: str | None = None
     machine_translation_key: str | None = field(default=None, repr=False)
@@ -86,6 +145,11 @@ class Settings:
     @property
     def sync_database_url(self) -> str:
         return sync_database_url(self.database_url)
+
+    @property
+    def vapid_public_key(self) -> str:
+        """For the migrant app's pushManager.subscribe(applicationServerKey=…)."""
+        return vapid_public_key(self.vapid_private_key)
 
     @property
     def is_sqlite(self) -> bool:

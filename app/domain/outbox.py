@@ -3,6 +3,9 @@ transaction (so a notification exists exactly when the event that causes it was 
 
 Delivery is app/jobs/ (the worker). What a row carries is ids and names of things — the text is
 rendered at delivery in the client's language; push and SMS texts never carry personal data.
+The renderer (app/jobs/render.py) reads these payload keys: ``appointment_id`` for the appointment
+kinds (booked, changed, cancelled, reminder: a reminder of a cancelled or past appointment is not sent),
+``thread_id`` for new_message, ``stakeholder_message_id`` for stakeholder_message.
 """
 
 from __future__ import annotations

@@ -36,9 +36,10 @@ T = TypeVar("T")
 def test_role_permissions_are_as_the_issue_states():
     assert set(ROLE_PERMISSIONS) == set(Role)
     assert ROLE_PERMISSIONS == EXPECTED_PERMISSIONS
-    # Administrators manage staff and nothing else; interpreters get nothing from the register itself.
+    # Administrators manage staff and nothing else; interpreters get nothing from the register itself,
+    # only their own assignments (calendar) and translation work.
     assert ROLE_PERMISSIONS[Role.ADMINISTRATOR] == {Permission.STAFF_MANAGE}
-    assert not ROLE_PERMISSIONS[Role.INTERPRETER]
+    assert ROLE_PERMISSIONS[Role.INTERPRETER] == {Permission.CALENDAR, Permission.TRANSLATION_WORK}
     # Only the staff manager manages staff, only the manager searches the audit log.
     holders = {p: {r for r, ps in ROLE_PERMISSIONS.items() if p in ps} for p in Permission}
     assert holders[Permission.STAFF_MANAGE] == {Role.ADMINISTRATOR}

@@ -28,7 +28,9 @@ from app.db.client import (
     PermitType,
 )
 from app.db.organisation import Organisation, Staff
-from app.domain import assessments, audit, clients, family_overview, identity_code, plans, rules
+from app.domain import appointments as client_calendar
+from app.domain import assessments, audit, clients, deliveries, family_overview, identity_code, plans, rules
+from app.domain import messaging as message_threads
 from app.domain.audit import Action
 from app.domain.forms import FormErrors, as_input, choice, date_field, text, today
 from app.domain.policy import (
@@ -166,7 +168,7 @@ async def client_page(db_session: AsyncSession, actor: Actor, client_id: uuid.UU
     client = await clients.load_for_edit(db_session, actor, client_id)
     if client is None:
         raise NotFoundException
-    sections = ["basic", "languages", "family", "consents", "assessments", "plans"]
+    sections = ["basic", "languages", "family", "consents", "assessments", "plans", "appointments", "tasks"]
     health = None
     if await may_read_health(db_session, actor, client):
         health = (
@@ -190,9 +192,12 @@ async def client_page(db_session: AsyncSession, actor: Actor, client_id: uuid.UU
         "assessments": await assessments.for_client(db_session, client),
         "plans": await plans.for_client(db_session, client),
         "overviews": await family_overview.for_client(db_session, client),
+        "calendar": await client_calendar.for_client(db_session, client),
         "officers": await clients.officers(db_session, client.organisation_id),
         "plan_deadline": rules.plan_deadline(client.first_permit_date) if client.first_permit_date else None,
         "transfer_targets": await plans.transfer_targets(db_session, actor),
+        "threads": await message_threads.client_section(db_session, actor, client),
+        "deliveries": await deliveries.client_section(db_session, actor, client),
         **CHOICES,
     }
     await audit.record(

@@ -1,0 +1,1 @@
+"""Background jobs: the outbox worker that delivers notifications (push, e-mail, SMS)."""
