@@ -153,7 +153,9 @@ def generate(scale: int) -> None:
 @main.command()
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
 @click.option("--batch-size", type=int, default=50, show_default=True, help="Rows claimed at a time.")
-@click.option("--concurrency", type=int, default=10, show_default=True, help="Sends in flight at once.")
+@click.option(
+    "--concurrency", type=int, default=10, show_default=True, help="Sends in flight at once, per channel."
+)
 @click.option(
     "--lease", "lease_seconds", type=int, default=300, show_default=True,
     help="Seconds a claim lasts; rows of a worker that died are taken over after it.",

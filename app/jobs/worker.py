@@ -94,7 +94,7 @@ URGENT = frozenset({NotificationKind.APPOINTMENT_REMINDER, NotificationKind.APPO
 @dataclass(frozen=True)
 class WorkerOptions:
     batch_size: int = 50
-    concurrency: int = 10  # sends in flight at once
+    concurrency: int = 10  # sends in flight at once, per channel
     lease: timedelta = timedelta(minutes=5)  # well above send_timeout: a live worker never loses its rows
     max_attempts: int = 6
     base_delay: timedelta = timedelta(seconds=30)  # 30 s, 1 min, 2 min, 4 min, 8 min, then failed
@@ -271,10 +271,11 @@ class Worker:
             return Counts()
         jobs, counts = await self._prepare(ids)
         counts.claimed = len(ids)
-        semaphore = asyncio.Semaphore(self.options.concurrency)
+        # A slot pool per channel: a mail server that hangs holds only e-mail, never push or SMS.
+        slots = {channel: asyncio.Semaphore(self.options.concurrency) for channel in Channel}
 
         async def deliver(job: _Job) -> str:
-            async with semaphore:
+            async with slots[job.channel]:
                 result = await self._send(job)
                 return await self._record(job.row_id, job.attempts, result)
 

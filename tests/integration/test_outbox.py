@@ -605,6 +605,23 @@ def test_a_failing_address_backs_off_then_fails_without_holding_up_the_others(
     assert len(mailbox.messages()) == 4
 
 
+def test_a_hanging_mail_server_times_out_without_holding_up_text_messages(scene, mail_settings, mailbox, db):
+    client = scene["client"]
+    set_preference(db, client, push=False, email=True, sms=True)
+    rows = notify(mail_settings, client.id, NotificationKind.NEW_MESSAGE, {})
+    by_channel = {row(db, r).channel: r for r in rows}
+    mailbox.delay = 3  # accepts the data, then does not answer
+    sms = RecordingSms()
+    started = clock.monotonic()
+    counts = deliver(mail_settings, replace(FAST, send_timeout=0.5), once=True, sms=sms)
+    assert clock.monotonic() - started < 2.5  # the batch did not wait for the mail server
+    assert (counts.delivered, counts.retrying) == (1, 1) and len(sms.sent) == 1
+    assert row(db, by_channel[Channel.SMS]).status == OutboxStatus.DELIVERED
+    assert [a.detail for a in attempts(db, by_channel[Channel.EMAIL])] == ["error TimeoutError"]
+    sms_at = attempts(db, by_channel[Channel.SMS])[0].at
+    assert sms_at < attempts(db, by_channel[Channel.EMAIL])[0].at  # sent while the e-mail still waited
+
+
 def test_back_off_doubles_and_is_capped():
     options = WorkerOptions(base_delay=timedelta(seconds=30), max_delay=timedelta(minutes=5))
     for attempts_made, full in [(0, 30), (1, 60), (2, 120), (3, 240), (4, 300), (10, 300)]:
