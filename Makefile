@@ -20,10 +20,14 @@ install: $(STAMP)
 translations: install
 	set -o pipefail; $(BIN)/pybabel compile -d app/locales -D messages 2>&1 | { grep -v '^compiling catalog' || true; }
 
+# A development mail server keeps notification e-mails in var/mailbox (Maildir) unless SMTP_HOST is set.
 run: translations
 	$(BIN)/kotopolku migrate
 	$(BIN)/kotopolku demo --if-empty
-	$(BIN)/kotopolku serve
+	@if [ -z "$$SMTP_HOST" ]; then mkdir -p var/mailbox/tmp var/mailbox/new var/mailbox/cur; \
+	  $(BIN)/python -m aiosmtpd -n -l 127.0.0.1:1025 -c aiosmtpd.handlers.Mailbox var/mailbox & \
+	  trap "kill $$! 2>/dev/null" EXIT; echo "E-mail notifications are kept in var/mailbox (development mail server)."; \
+	  $(BIN)/kotopolku serve; else $(BIN)/kotopolku serve; fi
 
 # Re-extract strings after changing them, then translate the new ones in app/locales/*/messages.po.
 extract: install
