@@ -9,6 +9,7 @@ input shows the same page again with the errors and everything typed (422); a st
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Router, get, post
@@ -719,30 +720,54 @@ async def template_text(
     return _text_page(actor, template, language, _text_values(template, language))
 
 
-@post("/messages/templates/{template_id:uuid}/texts/{language:str}", guards=MESSAGES)
-async def save_template_text(
-    request: HTMXRequest, db_session: AsyncSession, actor: Actor, template_id: uuid.UUID, language: str
+async def _save_text(
+    request: HTMXRequest,
+    db: AsyncSession,
+    actor: Actor,
+    owner: Any,
+    language: str,
+    *,
+    save: Callable[..., Awaitable[Any]],
+    reload: Callable[[], Awaitable[Any]],
+    back: str,
 ) -> Template | Redirect:
-    template = await _template_or_404(db_session, actor, template_id)
+    """Save a translation of a template's or a group message's text (not its source language)."""
     language = _language_or_404(language)
-    if language == template.source_language:
+    if language == owner.source_language:
         raise NotFoundException
     data = await _form(request)
     parsed = messaging.read_text_form(data, is_source=False)
     if parsed.errors:
-        return _text_page(actor, template, language, data, parsed.errors, 422)
+        return _text_page(actor, owner, language, data, parsed.errors, 422)
     try:
-        await messaging.save_template_text(db_session, actor, template, language, parsed)
+        await save(db, actor, owner, language, parsed)
     except messaging.StaleEdit:
-        await db_session.rollback()
-        fresh = await _template_or_404(db_session, actor, template_id)
+        await db.rollback()
+        fresh = await reload()
         row = messaging.text_in(fresh, language)
         return _text_page(
             actor, fresh, language, {**data, "version": row.version if row else ""}, status=409,
             notice=_("Someone else saved this text after you opened the form. Your text has not been saved; "
                      "it is still in the form. Save again to replace the saved one."),
         )  # fmt: skip
-    return Redirect(f"/officer/messages/templates/{template.id}#texts", status_code=303)
+    return Redirect(back, status_code=303)
+
+
+@post("/messages/templates/{template_id:uuid}/texts/{language:str}", guards=MESSAGES)
+async def save_template_text(
+    request: HTMXRequest, db_session: AsyncSession, actor: Actor, template_id: uuid.UUID, language: str
+) -> Template | Redirect:
+    template = await _template_or_404(db_session, actor, template_id)
+    return await _save_text(
+        request,
+        db_session,
+        actor,
+        template,
+        language,
+        save=messaging.save_template_text,
+        reload=lambda: _template_or_404(db_session, actor, template_id),
+        back=f"/officer/messages/templates/{template.id}#texts",
+    )
 
 
 @post("/messages/templates/{template_id:uuid}/texts/{language:str}/delete", guards=MESSAGES)
@@ -938,25 +963,16 @@ async def save_group_text(
     request: HTMXRequest, db_session: AsyncSession, actor: Actor, group_id: uuid.UUID, language: str
 ) -> Template | Redirect:
     group = _draft(await _group_or_404(db_session, actor, group_id))
-    language = _language_or_404(language)
-    if language == group.source_language:
-        raise NotFoundException
-    data = await _form(request)
-    parsed = messaging.read_text_form(data, is_source=False)
-    if parsed.errors:
-        return _text_page(actor, group, language, data, parsed.errors, 422)
-    try:
-        await messaging.save_group_text(db_session, actor, group, language, parsed)
-    except messaging.StaleEdit:
-        await db_session.rollback()
-        fresh = await _group_or_404(db_session, actor, group_id)
-        row = messaging.text_in(fresh, language)
-        return _text_page(
-            actor, fresh, language, {**data, "version": row.version if row else ""}, status=409,
-            notice=_("Someone else saved this text after you opened the form. Your text has not been saved; "
-                     "it is still in the form. Save again to replace the saved one."),
-        )  # fmt: skip
-    return Redirect(f"/officer/messages/groups/{group.id}#texts", status_code=303)
+    return await _save_text(
+        request,
+        db_session,
+        actor,
+        group,
+        language,
+        save=messaging.save_group_text,
+        reload=lambda: _group_or_404(db_session, actor, group_id),
+        back=f"/officer/messages/groups/{group.id}#texts",
+    )
 
 
 @post("/messages/groups/{group_id:uuid}/texts/{language:str}/delete", guards=MESSAGES)
