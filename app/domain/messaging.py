@@ -463,19 +463,7 @@ async def start_thread(db: AsyncSession, actor: Actor, client: Client, parsed: M
     )
     db.add(thread)
     await db.flush()  # no relationship orders the inserts: the thread goes first
-    message = Message(
-        id=uuid.uuid4(),
-        thread_id=thread.id,
-        author_kind=AuthorKind.STAFF,
-        author_staff_id=actor.staff_id,
-        language=parsed.language,
-        body=parsed.body,
-        created_at=now,
-        translations=[],
-    )
-    await _template_translation(db, actor, message, client, parsed.template_id)
-    db.add(message)
-    await db.flush()
+    message = await _staff_message(db, actor, thread, client, parsed, now)
     await audit.record(
         db,
         Action.CREATE,
@@ -489,11 +477,10 @@ async def start_thread(db: AsyncSession, actor: Actor, client: Client, parsed: M
     return thread
 
 
-async def reply(
-    db: AsyncSession, actor: Actor, thread: Thread, client: Client, parsed: MessageInput
+async def _staff_message(
+    db: AsyncSession, actor: Actor, thread: Thread, client: Client, parsed: MessageInput, now: datetime
 ) -> Message:
-    """The team's reply; answering means the team has read the thread. The client is notified."""
-    now = utcnow()
+    """An officer's message in the thread, with the template's translation when it was used as is."""
     message = Message(
         id=uuid.uuid4(),
         thread_id=thread.id,
@@ -507,6 +494,15 @@ async def reply(
     await _template_translation(db, actor, message, client, parsed.template_id)
     db.add(message)
     await db.flush()
+    return message
+
+
+async def reply(
+    db: AsyncSession, actor: Actor, thread: Thread, client: Client, parsed: MessageInput
+) -> Message:
+    """The team's reply; answering means the team has read the thread. The client is notified."""
+    now = utcnow()
+    message = await _staff_message(db, actor, thread, client, parsed, now)
     await db.execute(
         update(Thread).where(Thread.id == thread.id).values(last_message_at=now, staff_read_at=now)
     )
