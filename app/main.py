@@ -32,7 +32,7 @@ from app.db.engine import make_engine
 from app.domain.phone import display as phone_display
 from app.jobs.worker import in_process_worker
 from app.labels import SEGMENTS, field_label, label, options
-from app.routes import health, public
+from app.routes import health, me, public
 from app.routes.officer import admin, audit_log, clients, home, sign_in
 from app.routes.officer import assessments as assessment_routes
 from app.routes.officer import calendar as calendar_routes
@@ -64,6 +64,7 @@ def configure_jinja(engine: JinjaTemplateEngine, settings: Settings) -> None:
         field_label=field_label,
         options=options,
         segments=SEGMENTS,
+        public_locales=i18n.PUBLIC_LOCALES,
         language_choices=i18n.language_choices,
         country_choices=i18n.country_choices,
     )
@@ -112,6 +113,13 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         if request.headers.get("hx-request"):
             return Response(content="", status_code=204, headers={"HX-Redirect": target})
         return Redirect(target)
+    if isinstance(exc, NotAuthorizedException) and request.scope["path"].startswith("/me/"):
+        # The migrant app: to its sign-in page (passkey, or an invitation code for a new phone).
+        if request.headers.get("hx-request"):
+            return Response(content="", status_code=204, headers={"HX-Redirect": "/me/sign-in"})
+        if "application/json" in request.headers.get("accept", ""):
+            return Response(content={"status_code": 401, "detail": "Sign in first"}, status_code=401)
+        return Redirect("/me/sign-in")
     headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}  # e.g. Retry-After
     wants_json = "application/json" in request.headers.get("accept", "")
     if wants_json or request.scope["path"].startswith(("/api/", "/health")):
@@ -158,6 +166,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             health.health,
             public.router,
+            *me.routers,
             sign_in.router,
             home.router,
             clients.router,

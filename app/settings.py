@@ -108,6 +108,10 @@ class Settings:
     public_url: str = "http://localhost:8000"
     session_idle_minutes: int = 30
     session_absolute_hours: int = 10
+    # Migrants sign in on their own phone with a passkey; signing a plan always asks for a fresh one.
+    client_session_days: int = 30
+    # Server-generated speech (espeak-ng) for languages the phone has no voice for.
+    espeak_command: str = "espeak-ng"
     # Sign-in rate limit: failures allowed per account and per address within the window.
     sign_in_window_minutes: int = 15
     sign_in_max_failures_per_account: int = 5
@@ -181,6 +185,7 @@ class Settings:
         for name in (
             "session_idle_minutes",
             "session_absolute_hours",
+            "client_session_days",
             "sign_in_max_failures_per_account",
             "sign_in_max_failures_per_address",
             "argon2_time_cost",

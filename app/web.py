@@ -17,8 +17,9 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import i18n
-from app.domain import auth
+from app.domain import auth, client_auth
 from app.domain.auth import SignedIn
+from app.domain.client_auth import ClientSignedIn
 from app.domain.policy import Actor, Permission
 from app.settings import Settings
 
@@ -118,31 +119,41 @@ async def security_headers(message: Message, scope: Scope) -> None:
         headers["vary"] = "HX-Request, Cookie, Accept-Language"
 
 
-def session_cookie_name(settings: Settings) -> str:
-    return "__Host-" + auth.SESSION_COOKIE if settings.https else auth.SESSION_COOKIE
+def session_cookie_name(settings: Settings, base: str = auth.SESSION_COOKIE) -> str:
+    return "__Host-" + base if settings.https else base
 
 
-def session_cookie(settings: Settings, token: str) -> Cookie:
+def session_cookie(
+    settings: Settings, token: str, base: str = auth.SESSION_COOKIE, max_age: int | None = None
+) -> Cookie:
     return Cookie(
-        key=session_cookie_name(settings),
+        key=session_cookie_name(settings, base),
         value=token,
         path="/",
+        max_age=max_age,
         httponly=True,
         secure=settings.https,
         samesite="lax",
     )
 
 
-def clear_session_cookie(settings: Settings) -> Cookie:
-    return Cookie(
-        key=session_cookie_name(settings),
-        value="",
-        path="/",
-        max_age=0,
-        httponly=True,
-        secure=settings.https,
-        samesite="lax",
+def clear_session_cookie(settings: Settings, base: str = auth.SESSION_COOKIE) -> Cookie:
+    return session_cookie(settings, "", base, max_age=0)
+
+
+def client_session_cookie(settings: Settings, token: str) -> Cookie:
+    """The migrant app's cookie outlives the browser session: the phone stays signed in for 30 days."""
+    return session_cookie(
+        settings, token, client_auth.CLIENT_SESSION_COOKIE, max_age=settings.client_session_days * 86400
     )
+
+
+def clear_client_session_cookie(settings: Settings) -> Cookie:
+    return clear_session_cookie(settings, client_auth.CLIENT_SESSION_COOKIE)
+
+
+def client_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    return connection.cookies.get(session_cookie_name(settings_of(connection), client_auth.CLIENT_SESSION_COOKIE))
 
 
 async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
@@ -162,6 +173,28 @@ async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: 
         not explicit and not state.get("remembered_locale") and signed_in.staff.locale in i18n.OFFICER_LOCALES
     ):
         i18n.set_locale(signed_in.staff.locale)
+
+
+async def client_guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+    """Every signed-in /me/ route: a live client session. Handlers read only current_client()'s data."""
+    db = db_of(connection)
+    signed_in = await client_auth.resume_session(db, client_token(connection))
+    if signed_in is None:
+        await db.commit()  # an expired session row was removed
+        raise NotAuthorizedException
+    connection.state["client_signed_in"] = signed_in
+    client = signed_in.client
+    state = connection.scope["state"]
+    explicit = state.get("explicit_locale")
+    if explicit and client.preferred_locale != explicit:
+        client.preferred_locale = explicit  # the language choice is remembered on the profile
+    elif not explicit and client.preferred_locale in i18n.PUBLIC_LOCALES:
+        i18n.set_locale(client.preferred_locale)
+
+
+def current_client(connection: ASGIConnection[Any, Any, Any, Any]) -> ClientSignedIn:
+    signed_in: ClientSignedIn = connection.state["client_signed_in"]
+    return signed_in
 
 
 def requires(*permissions: Permission) -> Any:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from app import i18n
 from app.db.audit import AUDIT_CHAINS
 from app.db.client import Client, KnownHow
+from app.db.client_app import ClientSession
 from app.db.models import Base
 from app.db.organisation import Organisation, OrganisationType, Role, Staff, StaffRole
 from app.domain import auth
@@ -169,6 +171,23 @@ class Factory:
         return record
 
 
+    def client_session(self, record: Client) -> str:
+        """A signed-in migrant-app session for the client (what a passkey sign-in creates); the token."""
+        token = secrets.token_urlsafe(32)
+        now = datetime.now(UTC)
+        self.db.add(
+            ClientSession(
+                token_hash=auth.token_hash(token),
+                client_id=record.id,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + timedelta(days=self.settings.client_session_days),
+            )
+        )
+        self.db.commit()
+        return token
+
+
 @pytest.fixture
 def factory(db: Session, settings: Settings) -> Factory:
     return Factory(db, settings)
@@ -202,6 +221,11 @@ def post(
     else:
         body.update(data or {})
     return client.post(url, data=body, follow_redirects=False, **kwargs)
+
+
+def sign_in_client(client: TestClient[Any], factory: Factory, record: Client) -> None:
+    """The test client becomes the migrant app of `record` (cookie kp_me)."""
+    client.cookies.set("kp_me", factory.client_session(record))
 
 
 def sign_in(client: TestClient[Any], staff: Staff, password: str = PASSWORD) -> None:

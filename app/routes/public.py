@@ -1,4 +1,4 @@
-"""Public surface: landing page with the language choice, accessibility statement, /me/ placeholder."""
+"""Public surface: landing page with the language choice, accessibility statement."""
 
 from __future__ import annotations
 
@@ -19,10 +19,4 @@ def accessibility() -> Template:
     return page("public/accessibility.html")
 
 
-@get("/me/", sync_to_thread=False)
-def me_home() -> Template:
-    # Reserved for the migrant app: until it opens, tell people how they will get in.
-    return page("me/reserved.html", locales=PUBLIC_LOCALES)
-
-
-router = Router(path="/", include_in_schema=False, route_handlers=[landing, accessibility, me_home])
+router = Router(path="/", include_in_schema=False, route_handlers=[landing, accessibility])

@@ -1,0 +1,19 @@
+"""The migrant app at /me/: one module per area, each with its own Router.
+
+access   — sign-in with a passkey, enrolment with an invitation, sign-out (no session needed)
+pages    — home, my plan, appointments (+ .ics, confirm/cancel/ask another time), messages (+ reply)
+approve  — approving a plan version with a fresh passkey assertion bound to the version's hash
+data     — my data (readable and JSON), who has viewed my data, feedback
+settings — language, passkeys (add/remove), push notifications (subscribe/unsubscribe)
+pwa      — web app manifest, service worker, offline page, read-aloud audio (espeak-ng)
+
+Every handler reads the client from current_client(request) and never takes a client id from the
+request: a client can only ever reach their own data. Other ids (appointment, thread, plan version) are
+looked up within that client's own records; someone else's id gives 404.
+"""
+
+from __future__ import annotations
+
+from app.routes.me import access, approve, data, pages, pwa, settings
+
+routers = [access.router, pages.router, approve.router, data.router, settings.router, pwa.router]

@@ -1,0 +1,1 @@
+// The migrant app: read aloud, push subscription, service worker registration.
