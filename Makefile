@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install translations lint typecheck check-migrations test-sqlite test-postgres postgres chromium extract bench bench-outbox clean
+.PHONY: run test install translations lint typecheck check-migrations test-sqlite test-postgres postgres chromium espeak extract bench bench-outbox clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || python3 -m venv $(VENV)
@@ -21,7 +21,7 @@ translations: install
 	set -o pipefail; $(BIN)/pybabel compile -d app/locales -D messages 2>&1 | { grep -v '^compiling catalog' || true; }
 
 # A development mail server keeps notification e-mails in var/mailbox (Maildir) unless SMTP_HOST is set.
-run: translations
+run: translations espeak
 	$(BIN)/kotopolku migrate
 	$(BIN)/kotopolku demo --if-empty
 	@if [ -z "$$SMTP_HOST" ]; then mkdir -p var/mailbox/tmp var/mailbox/new var/mailbox/cur; \
@@ -41,6 +41,10 @@ postgres:
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
+# Read-aloud audio for languages a phone has no voice for (the migrant app and the public pages).
+espeak:
+	@command -v espeak-ng >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -58,10 +62,10 @@ check-migrations: install postgres
 	DATABASE_URL=postgresql://postgres@127.0.0.1:5432/kotopolku_check $(BIN)/alembic upgrade head
 	DATABASE_URL=postgresql://postgres@127.0.0.1:5432/kotopolku_check $(BIN)/alembic check
 
-test-sqlite: translations chromium
+test-sqlite: translations chromium espeak
 	TEST_DATABASE_URL=sqlite $(BIN)/pytest -n 2 -q
 
-test-postgres: translations chromium postgres
+test-postgres: translations chromium espeak postgres
 	TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -n 2 -q
 
 test: lint typecheck check-translations check-migrations test-sqlite test-postgres
