@@ -245,6 +245,10 @@ class PlanApproval(UUIDPrimaryKey, Base):
     authenticator_data: Mapped[bytes | None]
     client_data_json: Mapped[bytes | None]
     signature: Mapped[bytes | None]
+    # The passkey's public key at the time (the passkey may be removed later) and the random nonce: the
+    # WebAuthn challenge was SHA-256(bytes.fromhex(version.content_hash) + bytes.fromhex(nonce)).
+    public_key: Mapped[bytes | None]
+    challenge_nonce: Mapped[str | None] = mapped_column(String(64))
 
 
 class PlanReview(UUIDPrimaryKey, Versioned, Base):

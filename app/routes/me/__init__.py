@@ -1,7 +1,9 @@
 """The migrant app at /me/: one module per area, each with its own Router.
 
 access   — sign-in with a passkey, enrolment with an invitation, sign-out (no session needed)
-pages    — home, my plan, appointments (+ .ics, confirm/cancel/ask another time), messages (+ reply)
+pages    — home, my plan (programme texts and officers' text in the client's language)
+appointments — upcoming and past, .ics, confirm / cancel / ask for another time
+messages — threads with the officers, reply, the original one tap away
 approve  — approving a plan version with a fresh passkey assertion bound to the version's hash
 data     — my data (readable and JSON), who has viewed my data, feedback
 settings — language, passkeys (add/remove), push notifications (subscribe/unsubscribe)
@@ -14,6 +16,15 @@ looked up within that client's own records; someone else's id gives 404.
 
 from __future__ import annotations
 
-from app.routes.me import access, approve, data, pages, pwa, settings
+from app.routes.me import access, appointments, approve, data, messages, pages, pwa, settings
 
-routers = [access.router, pages.router, approve.router, data.router, settings.router, pwa.router]
+routers = [
+    access.router,
+    pages.router,
+    appointments.router,
+    messages.router,
+    approve.router,
+    data.router,
+    settings.router,
+    pwa.router,
+]
