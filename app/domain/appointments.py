@@ -1152,7 +1152,12 @@ def parse_day(value: str | None) -> date | None:
 # --- iCalendar ---------------------------------------------------------------------------------------
 
 
-def ics(appointments: Sequence[tuple[Appointment, bool]], public_url: str, name: str) -> bytes:
+def ics(
+    appointments: Sequence[tuple[Appointment, bool]],
+    public_url: str,
+    name: str,
+    link_path: str = "/officer/appointments",
+) -> bytes:
     """An iCalendar file of (appointment, seen as its interpreter) pairs. The file leaves the system, so it
     names no client and no identity code: the purpose (or, for an interpreter, the language and mode),
     the place or the remote link, and a link back to the appointment in Kotopolku."""
@@ -1182,7 +1187,7 @@ def ics(appointments: Sequence[tuple[Appointment, bool]], public_url: str, name:
         place = ", ".join(p for p in (appointment.street_address, appointment.room) if p)
         if place or appointment.remote_link:
             event.add("location", place or appointment.remote_link)
-        link = f"{public_url}/officer/appointments/{appointment.id}"
+        link = f"{public_url}{link_path}/{appointment.id}"
         event.add("url", link)
         event.add("description", "\n".join(p for p in (appointment.remote_link, link) if p))
         cancelled = appointment.status == AppointmentStatus.CANCELLED

@@ -97,6 +97,7 @@ def _start_server(database_url: str, settings: Settings) -> LiveServer:
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_KIB": "1024",
         "PYTHONDONTWRITEBYTECODE": "1",
+        "RUN_WORKER": "0",  # tests deliver the outbox themselves, when they choose
     }
     env.pop("DEBUG", None)
     log_path = ROOT / "var" / f"browser-server-{_worker()}.log"
