@@ -188,6 +188,27 @@ def worker(once: bool, batch_size: int, concurrency: int, lease_seconds: int) ->
     asyncio.run(runner())
 
 
+def _print_demo_invitation(settings: Settings) -> None:
+    """The migrant app: a fresh invitation for one demo client at every start (only hashes are stored)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.domain import demo as demo_data
+
+    try:
+        invitation = run_in_session(settings, lambda db: demo_data.app_invitation(db, settings))
+    except SQLAlchemyError as error:  # the server starts anyway; the officer can make an invitation
+        click.echo(f"No demo invitation to the migrant app: {error.__class__.__name__}.")
+        return
+    if invitation is None:
+        return
+    click.echo(f"Migrant app (/me/), demo client {invitation.client_name}:")
+    click.echo(f"  open {invitation.url}")
+    click.echo(f"  or go to {invitation.sign_in_url} and enter the code {invitation.short_code}")
+    click.echo(
+        "  then choose a language and create a passkey (valid 7 days, once; a new one at every start)."
+    )
+
+
 @main.command()
 @click.option("--host", default=os.environ.get("HOST", "127.0.0.1"))
 @click.option("--port", type=int, default=int(os.environ.get("PORT", "8000")))
@@ -203,6 +224,7 @@ def serve(host: str, port: int, workers: int) -> None:
         click.echo("Demo accounts (e-mail, password, roles):")
         for line in accounts.read_text().splitlines():
             click.echo("  " + line.replace("\t", "   "))
+        _print_demo_invitation(settings)
     else:
         click.echo("Sign in with an account made by `kotopolku create-admin`.")
     click.echo("Passkeys work at the address above (localhost), not at the bare IP address.\n")

@@ -38,7 +38,9 @@ from app.routes.officer import admin, audit_log, clients, home, sign_in
 from app.routes.officer import assessments as assessment_routes
 from app.routes.officer import calendar as calendar_routes
 from app.routes.officer import deliveries as delivery_routes
+from app.routes.officer import invitations as invitation_routes
 from app.routes.officer import messages as message_routes
+from app.routes.officer import plan_translations as plan_translation_routes
 from app.routes.officer import plans as plan_routes
 from app.routes.officer import programme as programme_routes
 from app.routes.officer import worklist as worklist_routes
@@ -114,7 +116,7 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         if request.headers.get("hx-request"):
             return Response(content="", status_code=204, headers={"HX-Redirect": target})
         return Redirect(target)
-    if isinstance(exc, NotAuthorizedException) and request.scope["path"].startswith("/me/"):
+    if isinstance(exc, NotAuthorizedException) and (request.scope["path"] + "/").startswith("/me/"):
         # The migrant app: to its sign-in page (passkey, or an invitation code for a new phone).
         if request.headers.get("hx-request"):
             return Response(content="", status_code=204, headers={"HX-Redirect": "/me/sign-in"})
@@ -167,12 +169,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             health.health,
             public.router,
-            *me.routers,
+            me.router,
             sign_in.router,
             home.router,
             clients.router,
             assessment_routes.router,
             plan_routes.router,
+            plan_translation_routes.router,
             audit_log.router,
             admin.router,
             programme_routes.router,
@@ -180,6 +183,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             message_routes.router,
             delivery_routes.router,
             calendar_routes.router,
+            invitation_routes.router,
             create_static_files_router(
                 path="/static", directories=[STATIC], name="static", opt={"exclude_from_csrf": True}
             ),

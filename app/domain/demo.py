@@ -14,6 +14,7 @@ from app.db.client import (
     Client,
     ClientAccessGrant,
     ClientLanguage,
+    ClientStatus,
     Consent,
     ConsentPurpose,
     DataCategory,
@@ -24,12 +25,14 @@ from app.db.client import (
     PermitType,
 )
 from app.db.organisation import Organisation, OrganisationType, Role, Staff
-from app.domain import audit, identity_code, text
+from app.db.plan import IntegrationPlan, PlanStatus
+from app.domain import audit, identity_code, invitations, text
 from app.domain.audit import Action
 from app.domain.clients import new_temporary_identifier
 from app.domain.demo_contact import load_contact
 from app.domain.demo_path import load_path
 from app.domain.demo_programme import load_programme
+from app.domain.policy import Actor
 from app.domain.staff import create_staff
 from app.settings import Settings
 
@@ -218,3 +221,50 @@ async def load(db: AsyncSession, settings: Settings) -> list[tuple[str, str, str
     return [
         (", ".join(sorted(r.value for r in roles)), email, DEMO_PASSWORD) for _o, email, _n, roles in people
     ]
+
+
+DEMO_APP_OFFICER = "aino.virtanen@esimerkkila.fi"
+
+
+@dataclass(frozen=True)
+class DemoInvitation:
+    client_name: str
+    short_code: str
+    url: str
+    sign_in_url: str
+
+
+async def app_invitation(db: AsyncSession, settings: Settings) -> DemoInvitation | None:
+    """A fresh invitation to the migrant app for one demo client with a plan in force, made at every
+    `serve` so that the printed code works (only its hashes are stored; older ones are revoked)."""
+    officer = await db.scalar(select(Staff).where(Staff.email == DEMO_APP_OFFICER))
+    if officer is None or not officer.active:
+        return None
+    client = await db.scalar(
+        select(Client)
+        .join(IntegrationPlan, IntegrationPlan.client_id == Client.id)
+        .where(
+            Client.organisation_id == officer.organisation_id,
+            Client.status == ClientStatus.ACTIVE,
+            Client.responsible_officer_id == officer.id,
+            IntegrationPlan.status == PlanStatus.IN_FORCE,
+        )
+        .order_by(Client.last_name, Client.first_names, Client.id)
+        .limit(1)
+    )
+    if client is None:
+        return None
+    actor = Actor(
+        staff_id=officer.id,
+        organisation_id=officer.organisation_id,
+        organisation_type=officer.organisation.type,
+        roles=officer.role_set,
+        name=officer.full_name,
+    )
+    issued = await invitations.create(db, settings, actor, client)
+    return DemoInvitation(
+        client_name=f"{client.first_names} {client.last_name}",
+        short_code=issued.short_code,
+        url=issued.url,
+        sign_in_url=f"{settings.public_url}/me/sign-in",
+    )

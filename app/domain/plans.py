@@ -757,7 +757,7 @@ async def approve_in_person(
     db.add(approval)
     fields = ["method"] + (["witness"] if witness else [])
     if plan.status == PlanStatus.DRAFT:
-        await _bring_into_force(db, actor, plan, client)
+        await bring_into_force(db, actor, plan, client)
         fields.append("status")
     await db.flush()
     await audit.record(
@@ -772,8 +772,9 @@ async def approve_in_person(
     return approval
 
 
-async def _bring_into_force(db: AsyncSession, actor: Actor, plan: IntegrationPlan, client: Client) -> None:
-    """A follow-up plan replaces the one in force: that one ends the day before the new one starts."""
+async def bring_into_force(db: AsyncSession, actor: Actor | None, plan: IntegrationPlan, client: Client) -> None:
+    """A follow-up plan replaces the one in force: that one ends the day before the new one starts.
+    `actor` None: the client approved it in the migrant app, and the events name the client."""
     previous = (
         await db.scalars(
             select(IntegrationPlan).where(
@@ -791,6 +792,8 @@ async def _bring_into_force(db: AsyncSession, actor: Actor, plan: IntegrationPla
             db,
             Action.UPDATE,
             actor=actor,
+            actor_kind=None if actor else "client",
+            actor_id=None if actor else client.id,
             client_id=client.id,
             object_type="integration_plan",
             object_id=old.id,

@@ -50,7 +50,7 @@
     const res = await fetch(url, { method: "POST", credentials: "same-origin", headers: Object.assign({ "Content-Type": "application/json", "Accept": "application/json" }, csrfHeader()), body: body === undefined ? "{}" : JSON.stringify(body) });
     let data = {};
     try { data = await res.json(); } catch (e) { /* non-JSON error page */ }
-    if (!res.ok) throw new Error(data.error || String(res.status));
+    if (!res.ok) { const err = new Error(String(res.status)); err.serverMessage = data.error; throw err; }
     return data;
   }
 
@@ -79,7 +79,8 @@
           }
           window.location.assign(result.redirect);
         } catch (e) {
-          error.textContent = error.dataset.failed;
+          // The server's own (translated) explanation when it gave one, e.g. "this version was replaced".
+          error.textContent = e.serverMessage || error.dataset.failed;
           button.disabled = false;
         }
       });

@@ -16,15 +16,22 @@ looked up within that client's own records; someone else's id gives 404.
 
 from __future__ import annotations
 
+from litestar import Router
+
 from app.routes.me import access, appointments, approve, data, messages, pages, pwa, settings
 
-routers = [
-    access.router,
-    pages.router,
-    appointments.router,
-    messages.router,
-    approve.router,
-    data.router,
-    settings.router,
-    pwa.router,
-]
+# Pages of one person: never in the public API schema.
+router = Router(
+    path="/",
+    include_in_schema=False,
+    route_handlers=[
+        access.router,
+        pages.router,
+        appointments.router,
+        messages.router,
+        approve.router,
+        data.router,
+        settings.router,
+        pwa.router,
+    ],
+)

@@ -36,7 +36,7 @@ from app.db.plan import (
     ReviewKind,
 )
 from app.db.programme import ProgrammeService
-from app.domain import audit, family_overview, plans, programme, rules
+from app.domain import audit, client_passkeys, family_overview, plans, programme, rules
 from app.domain.audit import Action
 from app.domain.forms import FormErrors, as_input, text, today
 from app.domain.policy import Actor, Permission, load_client, may_write_client
@@ -133,6 +133,8 @@ async def _page(
         "programme_types": await plans.programme_types(db, plan.services),
         "catalogue": [(s, programme.display_text(s, i18n.get_locale())) for s in catalogue],
         "staff_names": staff_names,
+        # Passkey approvals are verified again on every display (the template passes the app's settings).
+        "passkey_check": client_passkeys.approval_check,
         "section": section,
         "form": form or {},
         "errors": errors or FormErrors(),
