@@ -23,7 +23,11 @@ LOCALES = ROOT / "app" / "locales"
 COMPLETE = ("fi", "sv", "en")
 PUBLIC_ONLY = ("ar", "fa", "ru", "uk", "so")
 PUBLIC_SURFACE = re.compile(
-    r"^app/(templates/(base\.html|error\.html|public/|me/|email/|officer/plans/print\.html)|jobs/)"
+    # Everything a client or a visitor reads: public pages, the migrant app (templates, routes and its
+    # domain modules), e-mails and notifications, the printed plan and invitation, and enum labels.
+    r"^app/(templates/(base\.html|error\.html|public/|me/|email/|officer/plans/print\.html"
+    r"|officer/clients/invitation\.html)|jobs/|routes/me/|labels\.py"
+    r"|domain/(my_\w+|feedback|client_passkeys|invitations|speech|pwa)\.py)"
 )
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 

@@ -14,6 +14,7 @@ import json
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import Update, func, select, update
@@ -71,15 +72,17 @@ async def record(
     object_type: str | None = None,
     object_id: object = None,
     fields: Iterable[str] = (),
+    at: datetime | None = None,
 ) -> None:
-    """Append one event. Field names only — never values — so the log holds no personal data."""
+    """Append one event. Field names only — never values — so the log holds no personal data.
+    `at` is for anonymous events only: a time rounded to the day, so it cannot be linked to a person."""
     head = (await db.execute(_claim_chain(db))).one_or_none()
     if head is None:  # every chain is busy: wait for one
         head = (await db.execute(_claim_chain(db, wait=True))).one()
     event = AuditEvent(
         chain=head.id,
         seq=head.seq,
-        at=utcnow(),
+        at=at or utcnow(),
         actor_id=actor.staff_id if actor else actor_id,
         actor_kind=actor_kind or ("staff" if actor else "anonymous"),
         actor_organisation_id=actor.organisation_id if actor else None,
