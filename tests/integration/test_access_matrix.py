@@ -6,6 +6,8 @@ data and without changing the database.
 The routes are read from the Litestar app itself, so a new /officer/ route fails the inventory test until
 it is added to MATRIX (or, with a reason, to SESSIONLESS). Positive controls run the same requests on the
 actor's own organisation's objects, so a matrix that refuses everything for the wrong reason cannot pass.
+The migrant app's /me routes are checked structurally here (client_guard, or listed in SESSIONLESS_ME with
+a reason); isolation between clients is tested in test_me_isolation.py.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ from app.db.client import (
     FamilyRelation,
     HealthInformation,
 )
+from app.db.client_app import ClientInvitation, ClientPasskey, ClientSession, PlanTextTranslation
 from app.db.messaging import (
     AuthorKind,
     GroupKind,
@@ -119,7 +122,7 @@ from app.domain.forms import today
 from app.domain.plans import content_of
 from app.domain.policy import Permission
 from app.domain.translations import content_hash
-from app.web import staff_guard
+from app.web import client_guard, staff_guard
 from tests.conftest import PASSWORD, csrf_token, post, sign_in
 
 # --- the policy as the issue states it ------------------------------------------------------------
@@ -253,6 +256,11 @@ class Target:
     contact_name: str
     stakeholder_message_id: uuid.UUID  # an e-mail sent to the contact
     stakeholder_subject: str
+    # Issue 4: client_id's access to the migrant app and the plan's texts for them (see _client_app()).
+    invitation_id: uuid.UUID  # an open invitation of client_id to the app
+    client_passkey_name: str  # client_id's passkey in the app (their phone)
+    plan_translation_id: uuid.UUID  # the plan's rationale in Arabic: machine output, not checked yet
+    plan_translation_text: str
     language: str = "sv"
     # The version each form posts back, by the field naming the record (see VERSIONED and fresh()).
     versions: Mapping[str, int] = field(default_factory=dict)
@@ -316,6 +324,8 @@ class Target:
             draft_group_id=uuid.uuid4(),
             contact_id=uuid.uuid4(),
             stakeholder_message_id=uuid.uuid4(),
+            invitation_id=uuid.uuid4(),
+            plan_translation_id=uuid.uuid4(),
         )
 
 
@@ -342,6 +352,7 @@ VERSIONED: dict[str, Any] = {
     "group_id": GroupMessage,
     "group_text_id": GroupMessageText,
     "contact_id": StakeholderContact,
+    "plan_translation_id": PlanTextTranslation,
 }
 
 
@@ -396,6 +407,9 @@ class World:
             B_CONTACT_EMAIL,
             other.stakeholder_subject,
             B_INTERPRETER_NAME,
+            # Issue 4: B's client's phone in the app and B's plan in Arabic.
+            other.client_passkey_name,
+            other.plan_translation_text,
         )
         programme = (other.programme_name, other.translation_name, other.period_note)
         # B's second client is granted to the county team member, and only to them; the grant also
@@ -414,6 +428,9 @@ def _passkey(db: Session, staff_id: uuid.UUID, name: str) -> tuple[uuid.UUID, st
 
 
 B_MEASURE_PROVIDER = "Vieras Kielitestaus B Oy"
+# Officer-written texts of both organisations' plans that the client reads in the app (translatable).
+PLAN_LANGUAGE_STUDIES = "Kotoutumiskoulutus suomeksi"
+PLAN_RATIONALE = "Kielitaito on työllistymisen edellytys."
 
 
 def plan_dates() -> dict[str, date]:
@@ -554,8 +571,8 @@ def _statutory_path(
         status=PlanStatus.IN_FORCE,
         officer_id=officer.id,
         **plan_dates(),
-        language_studies="Kotoutumiskoulutus suomeksi",
-        rationale="Kielitaito on työllistymisen edellytys.",
+        language_studies=PLAN_LANGUAGE_STUDIES,
+        rationale=PLAN_RATIONALE,
         duties_explained=True,
         goals=[
             PlanGoal(
@@ -859,6 +876,55 @@ def _communication(
     }
 
 
+def _client_app(
+    db: Session, person: Client, officer: Staff, plan_id: uuid.UUID, texts: Mapping[str, str]
+) -> dict[str, Any]:
+    """Issue 4 for the client: an open invitation to the migrant app (only hashes of its secrets, as the
+    app stores them), a passkey and a signed-in phone, and the plan's rationale machine-translated into
+    Arabic, not yet checked by a person."""
+    now = utcnow()
+    invitation = ClientInvitation(
+        client_id=person.id,
+        token_hash=hashlib.sha256(uuid.uuid4().bytes).hexdigest(),
+        short_code_hash=hashlib.sha256(uuid.uuid4().bytes).hexdigest(),
+        created_by_id=officer.id,
+        created_at=now - timedelta(days=1),
+        expires_at=now + timedelta(days=6),
+    )
+    translation = PlanTextTranslation(
+        plan_id=plan_id,
+        source_key="rationale",
+        language="ar",
+        text=texts["plan_translation"],
+        origin=TextOrigin.MACHINE,
+        source_hash=content_hash(PLAN_RATIONALE),
+    )
+    db.add_all(
+        [
+            invitation,
+            translation,
+            ClientPasskey(
+                client_id=person.id,
+                credential_id=uuid.uuid4().bytes,
+                public_key=b"\x00" * 32,
+                name=texts["client_passkey"],
+            ),
+            ClientSession(
+                token_hash=hashlib.sha256(uuid.uuid4().bytes).hexdigest(),
+                client_id=person.id,
+                expires_at=now + timedelta(days=30),
+            ),
+        ]
+    )
+    db.commit()
+    return {
+        "invitation_id": invitation.id,
+        "client_passkey_name": texts["client_passkey"],
+        "plan_translation_id": translation.id,
+        "plan_translation_text": texts["plan_translation"],
+    }
+
+
 def build_world(factory: Any, db: Session) -> World:
     home = factory.organisation("Kunta A", OrganisationType.MUNICIPALITY)
     homes = {
@@ -1003,6 +1069,23 @@ def build_world(factory: Any, db: Session) -> World:
             "plan_goal": "Salainen tavoite B: sairaanhoitajaksi",
         },
     )
+    own_app = _client_app(
+        db,
+        client_a,
+        colleague,
+        own_path["plan_id"],
+        {"client_passkey": "Ainon oma puhelin A", "plan_translation": "Oma suunnitelmakäännös A"},
+    )
+    other_app = _client_app(
+        db,
+        client_b,
+        officer_b,
+        other_path["plan_id"],
+        {
+            "client_passkey": "Birgitan salainen puhelin B",
+            "plan_translation": "Salainen suunnitelmakäännös B",
+        },
+    )
     own_overview = _family_overview(db, colleague, family_a, "Oman perheen tavoite A")
     other_overview = _family_overview(db, officer_b, [client_b, granted_b], "Salainen perheen tavoite B")
 
@@ -1092,6 +1175,7 @@ def build_world(factory: Any, db: Session) -> World:
             **own_programme,
             interpreter_id=interpreter.id,
             **own_communication,
+            **own_app,
         ),
         own_passkeys=own_passkeys,
         other=Target(
@@ -1116,6 +1200,7 @@ def build_world(factory: Any, db: Session) -> World:
             **other_programme,
             interpreter_id=interpreter.id,
             **other_communication,
+            **other_app,
         ),
         other_organisation_id=other.id,
         other_client_ids=(ids["client_b"], ids["granted_b"]),
@@ -1241,8 +1326,8 @@ def plan_form(t: Target) -> dict[str, Any]:
         "goal_kind": ["long_term", "plan_period"],
         "goal_type": ["employment_goal", "language_skills_goal"],
         "goal_text": ["Työ lähihoitajana", "Suomen kieli B1-tasolle"],
-        "language_studies": "Kotoutumiskoulutus suomeksi",
-        "rationale": "Kielitaito on työllistymisen edellytys.",
+        "language_studies": PLAN_LANGUAGE_STUDIES,
+        "rationale": PLAN_RATIONALE,
         "duties_explained": "on",
     }
 
@@ -1458,6 +1543,58 @@ MATRIX: list[Case] = [
     Case("GET", "/officer/plans/{plan_id:uuid}", Permission.CLIENT_READ, 404, 200, reveals=_plan_shown),
     Case("GET", "/officer/plans/{plan_id:uuid}/edit", Permission.CLIENT_WRITE, 404, 200, reveals=_plan_shown),
     Case("GET", "/officer/plans/{plan_id:uuid}/print", Permission.CLIENT_READ, 404, 200, reveals=_plan_shown),
+    # The plan's texts in the client's languages (issue 4: the app shows them): changing client data, so
+    # CLIENT_WRITE even to open the page (a manager: 403); the plan must be the client's in the path.
+    Case(
+        "GET",
+        "/officer/clients/{client_id:uuid}/plans/{plan_id:uuid}/translations",
+        Permission.CLIENT_WRITE,
+        404,
+        200,
+        reveals=lambda t: (*_plan_shown(t), t.plan_translation_text),
+    ),
+    Case(
+        "POST",
+        "/officer/clients/{client_id:uuid}/plans/{plan_id:uuid}/translations",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        body=lambda t: {
+            "source_key": "language_studies",
+            "language": "ar",
+            "text": "دورة الاندماج",
+            "origin": "translator",
+            "version": "",  # no translation of it yet
+            "source_hash": content_hash(PLAN_LANGUAGE_STUDIES),
+        },
+        creates=("plan_text_translation",),
+    ),
+    Case(  # the machine translation of the rationale, checked by a person
+        "POST",
+        "/officer/clients/{client_id:uuid}/plans/{plan_id:uuid}/translations/check",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        body=lambda t: {
+            "source_key": "rationale",
+            "language": "ar",
+            "version": t.version("plan_translation_id"),
+            "source_hash": content_hash(PLAN_RATIONALE),
+        },
+    ),
+    Case(
+        "POST",
+        "/officer/clients/{client_id:uuid}/plans/{plan_id:uuid}/translations/machine",
+        Permission.CLIENT_WRITE,
+        404,
+        409,  # no machine translation server is configured in the tests: "not in use" (nothing saved)
+        body=lambda t: {
+            "source_key": "language_studies",
+            "language": "so",
+            "source_hash": content_hash(PLAN_LANGUAGE_STUDIES),
+        },
+        reveals=_plan_shown,
+    ),
     Case("POST", "/officer/plans/{plan_id:uuid}", Permission.CLIENT_WRITE, 404, 303, body=plan_form),
     Case(
         "POST",
@@ -2278,6 +2415,39 @@ MATRIX: list[Case] = [
             "version": t.version("preference"),
         },
     ),
+    # --- Issue 4: the client's access to the migrant app (service 14). ------------------------------
+    # Before the changes below (which rename and end the client: no invitation for an ended client).
+    Case(
+        "GET",
+        "/officer/clients/{client_id:uuid}/app-access",
+        Permission.CLIENT_READ,  # managers see it too, without the buttons
+        404,
+        200,
+        reveals=lambda t: (t.client_display, t.client_passkey_name),
+    ),
+    Case(
+        "POST",
+        "/officer/clients/{client_id:uuid}/invitations/{invitation_id:uuid}/revoke",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+    ),
+    Case(
+        "POST",
+        "/officer/clients/{client_id:uuid}/invitations",
+        Permission.CLIENT_WRITE,
+        404,
+        201,  # the page with the secrets, shown once
+        reveals=lambda t: ('id="short-code"', "/me/join/"),
+        creates=("client_invitation",),
+    ),
+    Case(  # the recovery path: every passkey and every session of the client's phones gone
+        "POST",
+        "/officer/clients/{client_id:uuid}/passkeys/revoke-all",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+    ),
     # Changes to a client: these run after the reads, which look for the client's name.
     Case(
         "POST",
@@ -2445,12 +2615,16 @@ SESSIONLESS: dict[tuple[str, str], str] = {
     ("POST", "/officer/sign-out"): "ends whatever session the cookie names; nothing to do without one",
 }
 
-# Routes outside /officer/, each with the reason it is not in the matrix.
+# Routes outside /officer/ and /me/, each with the reason it is not in the matrix.
 PUBLIC_PATHS: dict[str, str] = {
     "/": "public landing page, no personal data",
     "/accessibility": "public accessibility statement",
-    "/me": "placeholder for the migrants' app, no personal data",
     "/health": "liveness probe, no personal data",
+    "/manifest.webmanifest": "the migrant app's web app manifest: names, icons and colours, no personal data",
+    "/speech": (
+        "read-aloud audio (espeak-ng) of text the caller sends and so already has; content-addressed, "
+        "holds nothing about who asked; CSRF-protected, bounded in size and in concurrent processes"
+    ),
     "/static/{file_path:path}": "static assets",
     "/calendar/feed/{token:str}": (
         "an officer's private iCalendar feed: no session, a random 32-byte token in the address is the "
@@ -2465,6 +2639,27 @@ PUBLIC_PREFIXES: dict[str, str] = {
 # Methods Litestar adds by itself: OPTIONS (an Allow header, no application code; behind the same
 # guards, see test_unauthenticated_requests_are_sent_to_sign_in) and HEAD (static files only).
 AUTOMATIC_METHODS = {"OPTIONS", "HEAD"}
+
+# The migrant app (/me): every route runs client_guard (a live client session) except these, each with
+# the reason it needs none. Which client's records a signed-in route reaches is not this file's matter:
+# handlers never take a client id from the request, and tests/integration/test_me_isolation.py tries
+# every /me route with another client's ids. No /me route may run staff_guard (an officer's session is
+# no client's, and a client's session is no officer's).
+SESSIONLESS_ME: dict[tuple[str, str], str] = {
+    ("GET", "/me/sign-in"): "the sign-in page itself (with the field for an invitation's short code)",
+    ("POST", "/me/sign-in/passkey/options"): "a passkey sign-in challenge: holds no personal data",
+    ("POST", "/me/sign-in/passkey"): "passkey sign-in: checks the assertion, rate-limited",
+    ("POST", "/me/sign-in/code"): "an invitation's short code: checked by its keyed hash, rate-limited",
+    ("GET", "/me/join/{token:str}"): "the QR code's link: the invitation's token is the credential",
+    ("GET", "/me/enrol"): "enrolment: only with the MAC-protected ticket cookie of a usable invitation",
+    ("POST", "/me/enrol/language"): "enrolment: the invitation's ticket cookie; sets the app language",
+    ("GET", "/me/enrol/passkey"): "enrolment: the invitation's ticket cookie; a page without data",
+    ("POST", "/me/enrol/passkey/options"): "enrolment: the invitation's ticket cookie; a challenge",
+    ("POST", "/me/enrol/passkey"): "enrolment: the ticket and a verified new passkey; rate-limited",
+    ("POST", "/me/sign-out"): "ends whatever session the cookie names; nothing to do without one",
+    ("GET", "/me/sw.js"): "the service worker: static code and a list of static files",
+    ("GET", "/me/offline"): "the offline page: no data (the phone lists its own cached copies)",
+}
 
 # What each path parameter names (a case can say otherwise: Case.ids).
 PATH_PARAMETERS: dict[str, Callable[[Target], Any]] = {
@@ -2488,6 +2683,7 @@ PATH_PARAMETERS: dict[str, Callable[[Target], Any]] = {
     "template_id": lambda t: t.template_id,
     "group_id": lambda t: t.group_id,
     "contact_id": lambda t: t.contact_id,
+    "invitation_id": lambda t: t.invitation_id,
 }
 
 
@@ -2563,6 +2759,10 @@ COUNTED = (
     OutboxMessage,
     OutboxAttempt,
     ContactPreference,
+    ClientInvitation,
+    ClientPasskey,
+    ClientSession,
+    PlanTextTranslation,
 )
 
 
@@ -2732,6 +2932,32 @@ def snapshot(db: Session, world: World) -> Snapshot:
         ),
         "passkeys": rows(select(Passkey.id, Passkey.name).where(Passkey.staff_id.in_(b_staff))),
         **_communication_rows(db, world, rows, b_clients, b_staff),
+        # Issue 4: B's clients' access to the app, and B's plans' texts for them.
+        "client invitations": rows(
+            select(ClientInvitation.id, ClientInvitation.revoked_at, ClientInvitation.used_at)
+            .where(ClientInvitation.client_id.in_(b_clients))
+            .order_by(ClientInvitation.id)
+        ),
+        "client passkeys": rows(
+            select(ClientPasskey.id, ClientPasskey.name)
+            .where(ClientPasskey.client_id.in_(b_clients))
+            .order_by(ClientPasskey.id)
+        ),
+        "client sessions": rows(
+            select(ClientSession.token_hash)
+            .where(ClientSession.client_id.in_(b_clients))
+            .order_by(ClientSession.token_hash)
+        ),
+        "plan translations": rows(
+            select(
+                PlanTextTranslation.id,
+                PlanTextTranslation.version,
+                PlanTextTranslation.origin,
+                PlanTextTranslation.checked_at,
+            )
+            .where(PlanTextTranslation.plan_id.in_(b_plans))
+            .order_by(PlanTextTranslation.id)
+        ),
         "sessions": rows(select(StaffSession.token_hash).where(StaffSession.staff_id.in_(b_staff))),
         "audit events about B": db.scalar(
             select(func.count())
@@ -2977,6 +3203,18 @@ def officer_routes(app: Litestar) -> dict[tuple[str, str], Any]:
     return found
 
 
+def me_routes(app: Litestar) -> dict[tuple[str, str], Any]:
+    """(method, path) → handler for every route of the migrant app (/me)."""
+    found = {}
+    for route in app.routes:
+        if not (route.path == "/me" or route.path.startswith("/me/")):
+            continue
+        for method, (handler, _kwargs) in route.route_handler_map.items():  # type: ignore[union-attr]
+            if method not in AUTOMATIC_METHODS:
+                found[(method, route.path)] = handler
+    return found
+
+
 def test_every_route_is_in_the_matrix_or_explicitly_allowed(app):
     routes = officer_routes(app)
     covered = {(c.method, c.path) for c in MATRIX}
@@ -2993,14 +3231,36 @@ def test_every_route_is_in_the_matrix_or_explicitly_allowed(app):
         f"no other-organisation object for {parameters - set(PATH_PARAMETERS)}"
     )
 
-    # Every route outside /officer is public on purpose.
+    # Every route outside /officer and /me is public on purpose.
     for route in app.routes:
         path = route.path
-        if path == "/officer" or path.startswith("/officer/"):
+        if path in ("/officer", "/me") or path.startswith(("/officer/", "/me/")):
             continue
         assert path in PUBLIC_PATHS or path.startswith(tuple(PUBLIC_PREFIXES)), (
             f"route {path} is neither under /officer/ (and so in the matrix) nor listed as public"
         )
+    stale_public = sorted(p for p in PUBLIC_PATHS if p not in {r.path for r in app.routes})
+    assert not stale_public, f"PUBLIC_PATHS names routes the app no longer has: {stale_public}"
+
+    # The migrant app: a client session on every route but the listed ones, and never staff_guard.
+    me = me_routes(app)
+    assert me, "no /me routes found"
+    unguarded_me = sorted(
+        key
+        for key, handler in me.items()
+        if key not in SESSIONLESS_ME and client_guard not in handler.resolve_guards()
+    )
+    assert not unguarded_me, (
+        f"/me routes without client_guard (guard them or list them in SESSIONLESS_ME): {unguarded_me}"
+    )
+    guarded_anyway = sorted(
+        key for key in SESSIONLESS_ME if key in me and client_guard in me[key].resolve_guards()
+    )
+    assert not guarded_anyway, f"SESSIONLESS_ME lists routes that run client_guard: {guarded_anyway}"
+    stale_me = sorted(set(SESSIONLESS_ME) - set(me))
+    assert not stale_me, f"SESSIONLESS_ME names routes the app no longer has: {stale_me}"
+    with_staff_guard = sorted(key for key, handler in me.items() if staff_guard in handler.resolve_guards())
+    assert not with_staff_guard, f"/me routes with staff_guard: {with_staff_guard}"
 
     # Structure, as a second line behind the HTTP tests: every matrix route runs the session guard.
     unguarded = [
@@ -3105,6 +3365,7 @@ def test_the_same_requests_succeed_on_own_objects(role, client, factory, db):
         assert db.get(Passkey, world.own_target(role).passkey_id) is None
         _assert_the_statutory_path_was_walked(db, world)
         _assert_the_calendar_and_messages_were_used(db, world)
+        _assert_the_app_access_and_translations_were_changed(db, world, world.actors[role])
     elif role is Role.ADMINISTRATOR:
         colleague = db.get(Staff, own.staff_id)
         assert colleague.full_name == "Muutettu Nimi"
@@ -3133,6 +3394,23 @@ def test_the_same_requests_succeed_on_own_objects(role, client, factory, db):
         assert db.get(Assessment, own.assessment_id).status == AssessmentStatus.DRAFT
         assert db.get(Task, own.task_id).done_at is None
         assert db.get(Appointment, own.appointment_id).status == AppointmentStatus.BOOKED
+        # The app access page was read, nothing on it changed; no plan text was translated.
+        invitations = db.scalars(select(ClientInvitation).where(ClientInvitation.client_id == own.client_id))
+        assert [(i.id, i.revoked_at) for i in invitations] == [(own.invitation_id, None)]
+        assert db.scalar(select(ClientPasskey.name).where(ClientPasskey.client_id == own.client_id)) == (
+            own.client_passkey_name
+        )
+        assert (
+            db.scalar(
+                select(func.count())
+                .select_from(ClientSession)
+                .where(ClientSession.client_id == own.client_id)
+            )
+            == 1
+        )
+        assert db.scalars(
+            select(PlanTextTranslation.source_key).where(PlanTextTranslation.plan_id == own.plan_id)
+        ).all() == ["rationale"]
     if role in (Role.INTEGRATION_OFFICER, Role.MANAGER):
         _assert_the_programme_was_changed(db, world)
 
@@ -3253,6 +3531,46 @@ def _assert_the_statutory_path_was_walked(db: Session, world: World) -> None:
         own.organisation_id,
         own.employment_authority_id,
     )
+
+
+def _assert_the_app_access_and_translations_were_changed(db: Session, world: World, actor: uuid.UUID) -> None:
+    own = world.own
+    db.expire_all()
+    # The open invitation revoked by hand; a new one issued (open); then every passkey and phone gone.
+    invitations = db.scalars(
+        select(ClientInvitation).where(ClientInvitation.client_id == own.client_id)
+    ).all()
+    revoked = {i.id: i.revoked_by_id for i in invitations if i.revoked_at is not None}
+    assert revoked == {own.invitation_id: actor}
+    assert len(invitations) == 2
+    assert all(i.created_by_id == actor for i in invitations if i.id != own.invitation_id)
+    for model in (ClientPasskey, ClientSession):
+        assert not db.scalar(select(func.count()).select_from(model).where(model.client_id == own.client_id))
+    # B's client keeps theirs.
+    assert (
+        db.scalar(
+            select(func.count())
+            .select_from(ClientPasskey)
+            .where(ClientPasskey.client_id == world.other.client_id)
+        )
+        == 1
+    )
+    # The language studies translated into Arabic by a translator; the rationale's machine output checked.
+    rows = {
+        (r.source_key, r.language): r
+        for r in db.scalars(select(PlanTextTranslation).where(PlanTextTranslation.plan_id == own.plan_id))
+    }
+    assert set(rows) == {("language_studies", "ar"), ("rationale", "ar")}  # nothing by machine: it is off
+    studies = rows[("language_studies", "ar")]
+    assert (studies.text, studies.origin, studies.translated_by_id) == (
+        "دورة الاندماج",
+        TextOrigin.TRANSLATOR,
+        actor,
+    )
+    assert studies.source_hash == content_hash(PLAN_LANGUAGE_STUDIES)
+    rationale = rows[("rationale", "ar")]
+    assert (rationale.origin, rationale.checked_by_id) == (TextOrigin.MACHINE, actor)
+    assert rationale.checked_at is not None
 
 
 def _assert_the_programme_was_changed(db: Session, world: World) -> None:
@@ -3421,6 +3739,35 @@ def test_own_records_cannot_be_tied_to_another_organisations_records(client, fac
             },
             422,
         ),
+        # Issue 4: B's invitation under the own client; a plan and a client that do not belong together
+        # (B's plan under the own client, the own plan under B's client or under another own client).
+        (f"/officer/clients/{own.client_id}/invitations/{other.invitation_id}/revoke", {}, 404),
+        (f"/officer/clients/{own.related_client_id}/invitations/{own.invitation_id}/revoke", {}, 404),
+        (f"/officer/clients/{own.client_id}/plans/{other.plan_id}/translations", None, 404),
+        (f"/officer/clients/{other.client_id}/plans/{own.plan_id}/translations", None, 404),
+        (f"/officer/clients/{own.related_client_id}/plans/{own.plan_id}/translations", None, 404),
+        (
+            f"/officer/clients/{own.client_id}/plans/{other.plan_id}/translations",
+            {
+                "source_key": "language_studies",
+                "language": "ar",
+                "text": "x",
+                "origin": "officer",
+                "version": "",
+                "source_hash": content_hash(PLAN_LANGUAGE_STUDIES),
+            },
+            404,
+        ),
+        (
+            f"/officer/clients/{own.related_client_id}/plans/{own.plan_id}/translations/check",
+            {
+                "source_key": "rationale",
+                "language": "ar",
+                "version": own.version("plan_translation_id"),
+                "source_hash": content_hash(PLAN_RATIONALE),
+            },
+            404,
+        ),
     ]
     failures = []
     for url, body, expected in attempts:
@@ -3445,6 +3792,10 @@ def test_own_records_cannot_be_tied_to_another_organisations_records(client, fac
         if problems:
             failures.append(f"  {url}: {'; '.join(problems)}")
     assert not failures, "own records with B's ids:\n" + "\n".join(failures)
+    # Nor did the own records change through another client's path.
+    assert db.get(ClientInvitation, own.invitation_id).revoked_at is None
+    assert db.get(PlanTextTranslation, own.plan_translation_id).checked_at is None
+    assert not db.scalar(select(PlanTextTranslation).where(PlanTextTranslation.text == "x"))
 
 
 def _feed_path(client: TestClient[Litestar]) -> str:
