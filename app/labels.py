@@ -228,6 +228,13 @@ LABELS: dict[str, str] = {
     "worklist": N_("worklist"),
     "outbox_message": N_("notifications"),
     "contact_preference": N_("contact preferences"),
+    "client_app_access": N_("access to the Kotopolku app"),
+    "client_invitation": N_("invitation to the Kotopolku app"),
+    "client_passkey": N_("passkey in the Kotopolku app"),
+    "client_settings": N_("settings in the Kotopolku app"),
+    "feedback": N_("feedback"),
+    "push_subscription": N_("notifications on the phone"),
+    "plan_text_translation": N_("translation of plan text"),
 }
 
 SEGMENTS = {

@@ -30,6 +30,7 @@ from markupsafe import Markup
 
 from app import i18n
 from app.db.engine import make_engine
+from app.domain import pwa
 from app.domain.phone import display as phone_display
 from app.jobs.worker import in_process_worker
 from app.labels import SEGMENTS, field_label, label, options
@@ -82,6 +83,10 @@ def configure_jinja(engine: JinjaTemplateEngine, settings: Settings) -> None:
     env.policies["ext.i18n.trimmed"] = True
     env.globals["Markup"] = Markup
     env.globals["use_locale"] = _use_locale
+    # The migrant app as a PWA: the offline cache's per-client key (me/layout.html) and the application
+    # server key the browser subscribes to Web Push with (me/_push.html).
+    env.globals["pwa_cache_key"] = lambda client: pwa.cache_key(settings, client.id)
+    env.globals["vapid_public_key"] = lambda: settings.vapid_public_key  # read when a page needs it
 
 
 def _use_locale(code: str) -> str:
@@ -197,7 +202,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         csrf_config=csrf,
         # Cheap phones on slow networks: HTML, CSS and JavaScript travel gzip-compressed.
-        compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
+        compression_config=CompressionConfig(
+            backend="gzip",
+            minimum_size=500,
+            gzip_compress_level=6,
+            exclude="/speech",  # audio: little to gain
+        ),
         middleware=[LocaleMiddleware()],
         before_send=[security_headers],
         exception_handlers={HTTPException: error_page, Exception: error_page},

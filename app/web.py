@@ -39,6 +39,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "form-action 'self'",
     ]
 )
+# Responses without personal data whose handler sets its own Cache-Control: content-addressed read-aloud
+# audio (private, immutable) and the service worker script (no-cache).
+OWN_CACHE_CONTROL = frozenset({"/speech", "/me/sw.js"})
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
 
 
@@ -115,7 +118,8 @@ async def security_headers(message: Message, scope: Scope) -> None:
         headers["hx-push-url"] = "false"
     if not scope["path"].startswith("/static/"):
         # Dynamic pages may hold personal data: never stored by the browser or a shared cache.
-        headers["cache-control"] = "no-store"
+        if not (scope["path"] in OWN_CACHE_CONTROL and "cache-control" in headers):
+            headers["cache-control"] = "no-store"
         headers["vary"] = "HX-Request, Cookie, Accept-Language"
 
 
@@ -153,7 +157,9 @@ def clear_client_session_cookie(settings: Settings) -> Cookie:
 
 
 def client_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-    return connection.cookies.get(session_cookie_name(settings_of(connection), client_auth.CLIENT_SESSION_COOKIE))
+    return connection.cookies.get(
+        session_cookie_name(settings_of(connection), client_auth.CLIENT_SESSION_COOKIE)
+    )
 
 
 async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:

@@ -170,7 +170,6 @@ class Factory:
         self.db.commit()
         return record
 
-
     def client_session(self, record: Client) -> str:
         """A signed-in migrant-app session for the client (what a passkey sign-in creates); the token."""
         token = secrets.token_urlsafe(32)

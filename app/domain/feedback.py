@@ -223,7 +223,12 @@ async def give(db: AsyncSession, client: Client, parsed: FeedbackInput, language
     if anonymous:
         # Nothing that leads back to the person: no client, no actor, not even the feedback's id.
         await audit.record(
-            db, Action.CREATE, actor_kind="anonymous", object_type="feedback", fields=fields, at=row.created_at
+            db,
+            Action.CREATE,
+            actor_kind="anonymous",
+            object_type="feedback",
+            fields=fields,
+            at=row.created_at,
         )
     else:
         await audit.record(

@@ -772,7 +772,9 @@ async def approve_in_person(
     return approval
 
 
-async def bring_into_force(db: AsyncSession, actor: Actor | None, plan: IntegrationPlan, client: Client) -> None:
+async def bring_into_force(
+    db: AsyncSession, actor: Actor | None, plan: IntegrationPlan, client: Client
+) -> None:
     """A follow-up plan replaces the one in force: that one ends the day before the new one starts.
     `actor` None: the client approved it in the migrant app, and the events name the client."""
     previous = (
