@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install translations lint typecheck check-migrations test-sqlite test-postgres postgres chromium espeak extract bench bench-outbox clean
+.PHONY: run test install translations lint typecheck check-migrations test-sqlite test-postgres postgres chromium espeak extract bench bench-outbox clean lighthouse audit-ui
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || python3 -m venv $(VENV)
@@ -77,5 +77,18 @@ bench: translations postgres
 bench-outbox: translations postgres
 	$(BIN)/python scripts/bench_outbox.py $(BENCH_ARGS)
 
+# Lighthouse 12 from the npm registry for `make audit-ui`, kept in .tools/ (Node.js from Debian if missing).
+LIGHTHOUSE := .tools/lighthouse/node_modules/lighthouse/cli/index.js
+lighthouse:
+	@command -v npm >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null)
+	@test -f $(LIGHTHOUSE) || npm install --prefix .tools/lighthouse --no-audit --no-fund --silent lighthouse@12
+
+# The migrant app's budgets (issue 4): first visit ≤ 50 KB compressed, no web fonts; Lighthouse (mobile)
+# performance ≥ 95, accessibility 100, best practices 100 on / and /me/; axe-core 0 on every /me/ page in
+# fi and ar. Prints the figures under the command that made them; exits 1 on a miss.
+# AUDIT_ARGS="--lighthouse-runs 3 --verbose"
+audit-ui: translations chromium espeak lighthouse
+	$(BIN)/python scripts/audit_ui.py $(AUDIT_ARGS)
+
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .tools

@@ -29,6 +29,7 @@ from litestar.template.config import TemplateConfig
 from markupsafe import Markup
 
 from app import i18n
+from app.assets import static_url
 from app.db.engine import make_engine
 from app.domain import pwa
 from app.domain.phone import display as phone_display
@@ -69,6 +70,7 @@ def configure_jinja(engine: JinjaTemplateEngine, settings: Settings) -> None:
         options=options,
         segments=SEGMENTS,
         public_locales=i18n.PUBLIC_LOCALES,
+        static_url=static_url,
         language_choices=i18n.language_choices,
         country_choices=i18n.country_choices,
     )

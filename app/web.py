@@ -116,7 +116,13 @@ async def security_headers(message: Message, scope: Scope) -> None:
     if message["status"] in (409, 422) and scope.get("method") == "POST":
         # A form shown again with errors: the address bar stays on the form it came from.
         headers["hx-push-url"] = "false"
-    if not scope["path"].startswith("/static/"):
+    if scope["path"].startswith("/static/"):
+        # Versioned addresses (app/assets.py) never change content: phones keep them; others briefly.
+        versioned = b"v=" in scope.get("query_string", b"")
+        headers["cache-control"] = (
+            "public, max-age=31536000, immutable" if versioned else "public, max-age=3600"
+        )
+    else:
         # Dynamic pages may hold personal data: never stored by the browser or a shared cache.
         if not (scope["path"] in OWN_CACHE_CONTROL and "cache-control" in headers):
             headers["cache-control"] = "no-store"

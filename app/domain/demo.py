@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.client import (
@@ -24,6 +24,7 @@ from app.db.client import (
     LanguageLevel,
     PermitType,
 )
+from app.db.messaging import Thread
 from app.db.organisation import Organisation, OrganisationType, Role, Staff
 from app.db.plan import IntegrationPlan, PlanStatus
 from app.domain import audit, identity_code, invitations, text
@@ -246,10 +247,15 @@ async def app_invitation(db: AsyncSession, settings: Settings) -> DemoInvitation
         .where(
             Client.organisation_id == officer.organisation_id,
             Client.status == ClientStatus.ACTIVE,
-            Client.responsible_officer_id == officer.id,
             IntegrationPlan.status == PlanStatus.IN_FORCE,
         )
-        .order_by(Client.last_name, Client.first_names, Client.id)
+        # Someone with messages to read, so that the app shows a little of everything.
+        .order_by(
+            exists().where(Thread.client_id == Client.id).desc(),
+            Client.last_name,
+            Client.first_names,
+            Client.id,
+        )
         .limit(1)
     )
     if client is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, time, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.appointment import (
@@ -21,6 +22,7 @@ from app.db.base import TextOrigin, utcnow
 from app.db.client import Client
 from app.db.messaging import AuthorKind, Message, MessageTranslation, Thread
 from app.db.organisation import Staff
+from app.db.plan import IntegrationPlan, PlanStatus
 from app.domain.translations import content_hash
 from app.i18n import LOCAL_TIME
 
@@ -42,6 +44,13 @@ CLIENT_MESSAGES = {
     "fa": ("سلام، من فرم را پر کردم. آیا باید آن را به دفتر بیاورم؟",
            "Hei, täytin lomakkeen. Pitääkö minun tuoda se toimistolle?"),
 }  # fmt: skip
+WELCOME = "Tervetuloa Kotopolkuun! Voit kirjoittaa meille täällä omalla kielelläsi."
+# The welcome in the client's language, as a translator wrote it.
+WELCOME_TRANSLATED = {
+    "ar": "مرحباً بك في Kotopolku! يمكنك أن تكتب لنا هنا بلغتك.",
+    "uk": "Ласкаво просимо до Kotopolku! Ви можете писати нам тут своєю мовою.",
+    "fa": "به Kotopolku خوش آمدید! می‌توانید اینجا به زبان خودتان برای ما بنویسید.",
+}
 
 
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -57,7 +66,13 @@ async def load_contact(
     rng: random.Random,
 ) -> None:
     monday = today - timedelta(days=today.weekday())
-    adults = [c for c in clients if c.phone]
+    # Clients with a plan in force first: the demo's migrant app then has a little of everything.
+    in_force = set(
+        await db.scalars(
+            select(IntegrationPlan.client_id).where(IntegrationPlan.status == PlanStatus.IN_FORCE)
+        )
+    )
+    adults = sorted((c for c in clients if c.phone), key=lambda c: c.id not in in_force)
     for index, client in enumerate(adults[:24]):
         officer = officers[index % len(officers)]
         day = monday + timedelta(days=(index // len(officers)) % 5 + (7 if index >= 15 else 0))
@@ -111,9 +126,13 @@ async def load_contact(
         )
         db.add(thread)
         await db.flush()
-        welcome = "Tervetuloa Kotopolkuun! Voit kirjoittaa meille täällä omalla kielelläsi."
+        language = str(client.mother_tongue)
+        welcome_in_their_language = MessageTranslation(
+            language=language, body=WELCOME_TRANSLATED[language], origin=TextOrigin.TRANSLATOR,
+            source_hash=content_hash(WELCOME),
+        )  # fmt: skip
         db.add(Message(thread_id=thread.id, author_kind=AuthorKind.STAFF, author_staff_id=officer.id, language="fi",
-                       body=welcome, created_at=first))  # fmt: skip
+                       body=WELCOME, created_at=first, translations=[welcome_in_their_language]))  # fmt: skip
         reply = Message(
             thread_id=thread.id,
             author_kind=AuthorKind.CLIENT,

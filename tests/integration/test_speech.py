@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import shutil
 import sys
 import textwrap
 from dataclasses import replace
@@ -23,6 +24,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from app import assets
 from app.domain import speech
 from app.i18n import PUBLIC_LOCALES
 from app.main import create_app
@@ -332,18 +334,15 @@ def test_the_service_worker_is_javascript_for_the_app_scope_and_never_stale(clie
 
 
 def test_the_service_worker_changes_when_a_static_file_does(client, monkeypatch, tmp_path):
-    before = pwa_routes.worker_version()
+    """Browsers install a new worker when its script differs: it lists the static files by content."""
     copy = tmp_path / "static"
-    (copy / "js").mkdir(parents=True)
-    for url in pwa_routes.precache_urls():
-        if url.startswith("/static/"):
-            target = copy / url.removeprefix("/static/")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes((pwa_routes.STATIC / url.removeprefix("/static/")).read_bytes())
-    monkeypatch.setattr(pwa_routes, "STATIC", copy)
-    assert pwa_routes.worker_version() == before
+    shutil.copytree(assets.STATIC, copy)
+    monkeypatch.setattr(assets, "STATIC", copy)
+    before = client.get("/me/sw.js").text
+    assert assets.static_url("css/me.css") in before
     (copy / "css" / "me.css").write_text("/* changed */")
-    assert pwa_routes.worker_version() != before
+    after = client.get("/me/sw.js").text
+    assert after != before and assets.static_url("css/me.css") in after
 
 
 @pytest.mark.parametrize(("lang", "direction"), [("en", "ltr"), ("ar", "rtl")])

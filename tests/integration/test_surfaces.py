@@ -1,5 +1,6 @@
 """Public surfaces, languages and response headers."""
 
+import hashlib
 import re
 
 import pytest
@@ -32,6 +33,15 @@ def test_every_response_carries_the_security_headers(client, path):
 def test_pages_are_not_stored_but_static_files_may_be(client):
     assert client.get("/officer/sign-in").headers["cache-control"] == "no-store"
     assert client.get("/static/css/app.css").headers.get("cache-control") != "no-store"
+
+
+def test_static_files_are_linked_by_content_so_phones_keep_them_without_ever_using_an_old_one(client):
+    html = client.get("/").text
+    linked = re.search(r'href="(/static/css/app\.css\?v=([0-9a-f]{10}))"', html)
+    assert linked, "the page links its stylesheet by a content version"
+    content = client.get(linked.group(1))
+    assert hashlib.sha256(content.content).hexdigest()[:10] == linked.group(2)
+    assert content.headers["cache-control"] == "public, max-age=31536000, immutable"
 
 
 def test_pages_have_no_inline_scripts_styles_or_handlers(client):

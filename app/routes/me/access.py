@@ -204,7 +204,10 @@ async def _invitation(
     client = await db.get(Client, invitation.client_id)
     if client is None:
         return None
-    if not request.scope["state"].get("explicit_locale") and client.preferred_locale in i18n.PUBLIC_LOCALES:
+    # The language chosen on this phone (now, or remembered in its cookie) wins over the profile's.
+    state = request.scope["state"]
+    chosen_here = state.get("explicit_locale") or state.get("remembered_locale")
+    if not chosen_here and client.preferred_locale in i18n.PUBLIC_LOCALES:
         i18n.set_locale(client.preferred_locale)
     return invitation, client
 

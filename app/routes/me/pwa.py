@@ -18,6 +18,7 @@ from litestar.response import File, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import i18n
+from app.assets import static_url
 from app.domain import pwa, speech
 from app.i18n import PUBLIC_LOCALES, _
 from app.settings import Settings
@@ -155,15 +156,13 @@ def manifest() -> Response[Any]:
 
 
 def precache_urls() -> list[str]:
-    """What the service worker keeps from its installation on: the app's static files and the offline page."""
+    """What the service worker keeps from its installation on: the app's static files (at the versioned
+    addresses the pages use, so the browser's HTTP cache already has them) and the offline page."""
     htmx = sorted(p.name for p in (STATIC / "js").glob("htmx-*.min.js"))
+    names = ["css/app.css", "css/me.css", *(f"js/{name}" for name in htmx[-1:]), "js/app.js", "js/me.js"]
     return [
         "/me/offline",
-        "/static/css/app.css",
-        "/static/css/me.css",
-        *(f"/static/js/{name}" for name in htmx[-1:]),
-        "/static/js/app.js",
-        "/static/js/me.js",
+        *(static_url(name) for name in names),
         "/static/img/icon.svg",
         "/static/img/icon-192.png",
     ]
@@ -192,7 +191,9 @@ def _version(fingerprint: tuple[tuple[str, str, int, int], ...]) -> str:
 def worker_version() -> str:
     """Changes whenever a precached static file or the worker itself changes (so browsers update it)."""
     files = {
-        url: STATIC / url.removeprefix("/static/") for url in precache_urls() if url.startswith("/static/")
+        url: STATIC / url.removeprefix("/static/").split("?")[0]
+        for url in precache_urls()
+        if url.startswith("/static/")
     }
     files["sw.js"] = SW_TEMPLATE
     files["offline.html"] = ROOT / "app" / "templates" / "me" / "offline.html"

@@ -49,7 +49,8 @@ function entryUrl(url) {
 self.addEventListener("install", (event) => {
   event.waitUntil(
     caches.open(STATIC_CACHE)
-      .then((cache) => cache.addAll(CONFIG.precache.map((url) => new Request(url, { cache: "reload" }))))
+      // Versioned static addresses: what the page just loaded comes from the HTTP cache, not the network.
+      .then((cache) => cache.addAll(CONFIG.precache))
       .then(() => self.skipWaiting())
   );
 });
