@@ -27,7 +27,7 @@ def world(db, factory: Factory) -> World:
     db.add(  # an officer opened the client's page: listed under "who has viewed my data"
         AuditEvent(
             chain=1,
-            seq=1,
+            seq=1_000_000,  # far above the chain head, so the server's own appends never collide
             at=datetime.now(UTC),
             actor_id=officer.id,
             actor_kind="staff",
