@@ -21,18 +21,16 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from app.db.audit import AUDIT_CHAINS
-from app.db.models import Base
 from app.db.organisation import Role
 from app.settings import Settings
 from scripts import me_sample
 from scripts.ui_pages import UiPage, me_pages
 from tests.browser.conftest import INIT_SCRIPT, LiveServer, PageProblems, wait_for_htmx
 from tests.browser.test_accessibility import AXE, violations
-from tests.conftest import Factory
+from tests.conftest import Factory, empty_database
 
 pytestmark = pytest.mark.browser
 
@@ -49,25 +47,10 @@ def clean_database() -> None:
     """Replaces tests/conftest.py's per-test emptying: this module's data is built once (me_data)."""
 
 
-def _empty(engine: Engine) -> None:
-    """What tests/conftest.py's clean_database does, once for the module."""
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(text(f"DELETE FROM {table}"))
-        conn.execute(
-            text("INSERT INTO audit_chain_head (id, seq, hash) VALUES (:id, 0, :h)"),
-            [{"id": chain, "h": "0" * 64} for chain in range(1, AUDIT_CHAINS + 1)],
-        )
-
-
 @pytest.fixture(scope="module")
 def me_data(engine: Engine, settings: Settings) -> me_sample.MeSample:
     """One Arabic-speaking client with a plan, appointments, messages, a passkey and an invitation."""
-    _empty(engine)
+    empty_database(engine)
     with Session(engine, expire_on_commit=False) as db:
         factory = Factory(db, settings)
         organisation = factory.organisation("Kotokunta")
