@@ -383,10 +383,16 @@ async def save(
         setattr(plan, name, data.values.get(name))
     current = [(g.kind, g.goal_type, g.text) for g in plan.goals]
     if current != data.goals:
-        plan.goals = [
-            PlanGoal(position=i, kind=kind, goal_type=goal_type, text=body)
-            for i, (kind, goal_type, body) in enumerate(data.goals)
-        ]
+        # In place, so a goal keeps its id: its translations for the client then show as out of date
+        # (their source hash differs) instead of disappearing.
+        goals = list(plan.goals)
+        for goal, (kind, goal_type, body) in zip(goals, data.goals, strict=False):
+            goal.kind, goal.goal_type, goal.text = kind, goal_type, body
+        for goal in goals[len(data.goals) :]:
+            plan.goals.remove(goal)
+        for position in range(len(goals), len(data.goals)):
+            kind, goal_type, body = data.goals[position]
+            plan.goals.append(PlanGoal(position=position, kind=kind, goal_type=goal_type, text=body))
         changed.append("goals")
         plan.updated_at = utcnow()  # the goals belong to the plan: bump its version
     try:

@@ -578,3 +578,23 @@ def test_an_overview_without_members_belongs_to_nobody(client, officer, factory,
     db.commit()
     assert client.get(f"/officer/family-overviews/{empty.id}").status_code == 404
     assert post(client, f"/officer/family-overviews/{empty.id}", {"version": "1"}).status_code == 404
+
+
+def test_editing_a_goal_keeps_the_goal_so_its_translations_show_as_out_of_date(
+    client, officer, factory, db, home
+):
+    person = assessed(factory, db, home, officer)
+    plan = the_plan(db, start(client, person))
+    assert post(client, f"/officer/plans/{plan.id}", plan_form(plan)).status_code == 303
+    plan = the_plan(db, plan.id)
+    before = db.scalars(
+        select(PlanGoal.id).where(PlanGoal.plan_id == plan.id).order_by(PlanGoal.position)
+    ).all()
+    assert len(before) == 2
+    changed = plan_form(
+        plan, goal_kind=["long_term"], goal_type=["employment_goal"], goal_text=["Työ sairaanhoitajana"]
+    )
+    assert post(client, f"/officer/plans/{plan.id}", changed).status_code == 303
+    db.expire_all()
+    after = db.scalars(select(PlanGoal).where(PlanGoal.plan_id == plan.id)).all()
+    assert [(g.id, g.text) for g in after] == [(before[0], "Työ sairaanhoitajana")]  # same row, new text
