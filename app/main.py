@@ -36,7 +36,7 @@ from app.domain.phone import display as phone_display
 from app.jobs.worker import in_process_worker
 from app.labels import SEGMENTS, field_label, label, options
 from app.routes import health, me, public
-from app.routes.officer import admin, audit_log, clients, home, sign_in
+from app.routes.officer import admin, audit_log, clients, home, sign_in, subject_access
 from app.routes.officer import assessments as assessment_routes
 from app.routes.officer import calendar as calendar_routes
 from app.routes.officer import deliveries as delivery_routes
@@ -191,6 +191,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             delivery_routes.router,
             calendar_routes.router,
             invitation_routes.router,
+            subject_access.router,
             create_static_files_router(
                 path="/static", directories=[STATIC], name="static", opt={"exclude_from_csrf": True}
             ),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -568,7 +568,7 @@ def plain(value: Any) -> Any:
     """A stored value as JSON: ISO 8601 dates, enum values, strings for ids and exact decimals."""
     if isinstance(value, Enum):
         return value.value
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime | date | time):  # time: e.g. the quiet hours of notifications
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)

@@ -2415,6 +2415,15 @@ MATRIX: list[Case] = [
             "version": t.version("preference"),
         },
     ),
+    # Subject-access export (GDPR art. 15): the organisation responsible answers, so CLIENT_WRITE.
+    Case(
+        "GET",
+        "/officer/clients/{client_id:uuid}/subject-access.json",
+        Permission.CLIENT_WRITE,
+        404,
+        200,
+        reveals=lambda t: (t.client_display.split(", ")[0], t.plan_goal),
+    ),
     # --- Issue 4: the client's access to the migrant app (service 14). ------------------------------
     # Before the changes below (which rename and end the client: no invitation for an ended client).
     Case(

@@ -548,6 +548,17 @@ def test_the_download_has_everything_with_stable_keys_and_no_secrets(client, sig
     assert exported.client_id == signed_in.client.id and exported.actor_kind == "client"
 
 
+def test_quiet_hours_are_in_the_download_as_times_of_day(client, signed_in, db):
+    preference = db.scalar(
+        select(ContactPreference).where(ContactPreference.client_id == signed_in.client.id)
+    )
+    preference.quiet_from, preference.quiet_until = time(21, 30), time(7, 0)
+    db.commit()
+    response = client.get("/me/data.json")
+    assert response.status_code == 200
+    assert '"21:30:00"' in response.text and '"07:00:00"' in response.text
+
+
 def test_another_clients_records_are_not_in_my_data(client, signed_in, db, factory, home, officer):
     other = populate(db, factory, home, officer, "Bertil")
     page = client.get("/me/data").text + client.get("/me/data.json").text
