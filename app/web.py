@@ -60,6 +60,13 @@ def allowed_locales(path: str) -> tuple[str, ...]:
     return i18n.OFFICER_LOCALES if path.startswith("/officer") else i18n.PUBLIC_LOCALES
 
 
+def language_cookie(code: str, secure: bool) -> Cookie:
+    """Remembers the interface language chosen in this browser for a year."""
+    return Cookie(
+        key=LANG_COOKIE, value=code, max_age=ONE_YEAR, path="/", samesite="lax", httponly=True, secure=secure
+    )
+
+
 class LocaleMiddleware(ASGIMiddleware):
     """Pick the interface language before the handler runs; remember an explicit ?lang= in a cookie."""
 
@@ -84,15 +91,7 @@ class LocaleMiddleware(ASGIMiddleware):
 
         async def remember(message: Message) -> None:
             if message["type"] == "http.response.start":
-                cookie = Cookie(
-                    key=LANG_COOKIE,
-                    value=explicit,
-                    max_age=ONE_YEAR,
-                    path="/",
-                    samesite="lax",
-                    httponly=True,
-                    secure=secure,
-                )
+                cookie = language_cookie(explicit, secure)
                 MutableScopeHeaders.from_message(message).add("set-cookie", cookie.to_header(header=""))
             await send(message)
 

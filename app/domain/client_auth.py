@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.base import utcnow
 from app.db.client import Client, ClientStatus
 from app.db.client_app import ClientSession
+from app.domain import audit
+from app.domain.audit import Action
 from app.domain.auth import TOUCH_INTERVAL, token_hash
 from app.settings import Settings
 
@@ -76,3 +78,20 @@ async def end_session(db: AsyncSession, token: str | None) -> None:
 
 async def end_all_sessions(db: AsyncSession, client_id: uuid.UUID) -> None:
     await db.execute(delete(ClientSession).where(ClientSession.client_id == client_id))
+
+
+async def choose_language(db: AsyncSession, client: Client, code: str) -> None:
+    """The client's interface language, kept on the profile (enrolment and settings alike); audited."""
+    if client.preferred_locale == code:
+        return
+    client.preferred_locale = code
+    await audit.record(
+        db,
+        Action.UPDATE,
+        actor_kind="client",
+        actor_id=client.id,
+        client_id=client.id,
+        object_type="client",
+        object_id=client.id,
+        fields=["preferred_locale"],
+    )

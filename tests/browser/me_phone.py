@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, BrowserContext, Page
 from app.jobs.worker import Counts, Worker, WorkerOptions
 from app.settings import Settings
 from tests.browser.conftest import INIT_SCRIPT, LiveServer, PageProblems, _start_server, _stop
+from tests.browser.test_accessibility import AXE
 
 PHONE = {"width": 360, "height": 740}
 
@@ -37,9 +38,12 @@ def own_server(database_url: str, settings: Settings, **env: str) -> Iterator[Li
         _stop(server.process)
 
 
-def phone(browser: Browser, base_url: str, problems: PageProblems, token: str) -> BrowserContext:
-    """A phone-sized context signed in to the migrant app with the session `token` (cookie kp_me);
-    console errors and CSP violations go to `problems` like the desktop context's."""
+def phone(
+    browser: Browser, base_url: str, problems: PageProblems, token: str | None = None, *, axe: bool = False
+) -> BrowserContext:
+    """A cheap phone (360×740, touch, a Finnish browser), signed in to the migrant app with the session
+    `token` (cookie kp_me) when one is given; console errors and CSP violations go to `problems` like
+    the desktop context's. `axe`: axe-core injected by DevTools, so the page's CSP stays as it is."""
     context = browser.new_context(
         base_url=base_url,
         viewport=PHONE,
@@ -52,9 +56,12 @@ def phone(browser: Browser, base_url: str, problems: PageProblems, token: str) -
     context.set_default_timeout(5000)
     context.expose_binding("__kpReportCsp", lambda _source, report: problems.csp_violations.append(report))
     context.add_init_script(INIT_SCRIPT)
+    if axe:
+        context.add_init_script(AXE)
     context.on("console", problems.on_console)
     context.on("weberror", lambda error: problems.page_errors.append(str(error.error)))
-    context.add_cookies([{"name": "kp_me", "value": token, "url": base_url}])
+    if token:
+        context.add_cookies([{"name": "kp_me", "value": token, "url": base_url}])
     return context
 
 

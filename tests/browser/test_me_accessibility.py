@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize
+from playwright.sync_api import Browser, Page
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -28,13 +28,13 @@ from app.db.organisation import Role
 from app.settings import Settings
 from scripts import me_sample
 from scripts.ui_pages import UiPage, me_pages
-from tests.browser.conftest import INIT_SCRIPT, LiveServer, PageProblems, wait_for_htmx
-from tests.browser.test_accessibility import AXE, violations
+from tests.browser import me_phone
+from tests.browser.conftest import LiveServer, PageProblems, wait_for_htmx
+from tests.browser.test_accessibility import violations
 from tests.conftest import Factory, empty_database
 
 pytestmark = pytest.mark.browser
 
-PHONE: ViewportSize = {"width": 360, "height": 740}
 LANGUAGES = {"fi": "ltr", "ar": "rtl"}
 PAGES = me_pages()
 # The app's own navigation on signed-in pages; a visitor's pages have only the language choice.
@@ -83,20 +83,7 @@ class Tab:
 
 def _tab(browser: Browser, live_server: LiveServer) -> Iterator[Tab]:
     problems = PageProblems()
-    context = browser.new_context(
-        base_url=live_server.url,
-        viewport=PHONE,
-        is_mobile=True,
-        has_touch=True,
-        locale="fi-FI",
-        timezone_id="Europe/Helsinki",
-    )
-    context.set_default_timeout(5000)
-    context.expose_binding("__kpReportCsp", lambda _source, report: problems.csp_violations.append(report))
-    context.add_init_script(INIT_SCRIPT)
-    context.add_init_script(AXE)  # by DevTools, so the page's CSP stays as it is
-    context.on("console", problems.on_console)
-    context.on("weberror", lambda error: problems.page_errors.append(str(error.error)))
+    context = me_phone.phone(browser, live_server.url, problems, axe=True)
     yield Tab(context.new_page(), problems)
     context.close()
 
@@ -181,12 +168,12 @@ def _phone_problems(tab: Tab, lang: str, signed_in: bool) -> dict[str, Any]:
     if axe := violations(page):
         found["axe"] = axe
     width = page.evaluate("() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)")
-    if width > PHONE["width"]:
+    if width > me_phone.PHONE["width"]:
         wide = page.evaluate(
             """(limit) => [...document.querySelectorAll('body *')]
                 .filter((e) => { const r = e.getBoundingClientRect(); return r.right > limit + 0.5 || r.left < -0.5; })
                 .slice(0, 5).map((e) => e.outerHTML.slice(0, 120))""",
-            PHONE["width"],
+            me_phone.PHONE["width"],
         )
         found["scrolls sideways"] = {"scrollWidth": width, "wider than the screen": wide}
     if nameless := _nameless_buttons(page):

@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser, Page
 
 from app.db.audit import AuditEvent
 from app.db.organisation import OrganisationType, Role
-from tests.browser.conftest import INIT_SCRIPT, PageProblems, wait_for_htmx
-from tests.browser.test_accessibility import AXE, violations
+from tests.browser import me_phone
+from tests.browser.conftest import PageProblems, wait_for_htmx
+from tests.browser.test_accessibility import violations
 from tests.conftest import Factory
 from tests.integration.test_me_data import World, populate
 
@@ -49,19 +50,7 @@ def world(db, factory: Factory) -> World:
 def phone(
     browser: Browser, base_url: str, problems: PageProblems, factory: Factory, world: World
 ) -> Iterator[Page]:
-    context: BrowserContext = browser.new_context(
-        base_url=base_url,
-        viewport={"width": 360, "height": 740},
-        locale="fi-FI",
-        timezone_id="Europe/Helsinki",
-    )
-    context.set_default_timeout(5000)
-    context.expose_binding("__kpReportCsp", lambda _source, report: problems.csp_violations.append(report))
-    context.add_init_script(INIT_SCRIPT)
-    context.add_init_script(AXE)
-    context.on("console", problems.on_console)
-    context.on("weberror", lambda error: problems.page_errors.append(str(error.error)))
-    context.add_cookies([{"name": "kp_me", "value": factory.client_session(world.client), "url": base_url}])
+    context = me_phone.phone(browser, base_url, problems, factory.client_session(world.client), axe=True)
     yield context.new_page()
     context.close()
     problems.assert_clean()

@@ -27,7 +27,8 @@ from app.db.plan import (
 )
 from app.domain.plans import content_of
 from app.domain.translations import content_hash
-from tests.browser.conftest import INIT_SCRIPT, PageProblems
+from tests.browser import me_phone
+from tests.browser.conftest import PageProblems
 from tests.browser.test_accessibility import AXE, violations
 from tests.conftest import PASSWORD, Factory
 
@@ -55,21 +56,8 @@ def add_virtual_authenticator(context: BrowserContext, page: Page) -> None:
 
 @pytest.fixture
 def phone(browser: Browser, base_url: str, problems: PageProblems) -> Iterator[BrowserContext]:
-    """A cheap phone: 360×740, touch, a Finnish browser; page problems are collected like the desktop's."""
-    context = browser.new_context(
-        base_url=base_url,
-        viewport={"width": 360, "height": 740},
-        is_mobile=True,
-        has_touch=True,
-        locale="fi-FI",
-        timezone_id="Europe/Helsinki",
-    )
-    context.set_default_timeout(5000)
-    context.expose_binding("__kpReportCsp", lambda _source, report: problems.csp_violations.append(report))
-    context.add_init_script(INIT_SCRIPT)
-    context.add_init_script(AXE)
-    context.on("console", problems.on_console)
-    context.on("weberror", lambda error: problems.page_errors.append(str(error.error)))
+    """A cheap phone, not yet signed in."""
+    context = me_phone.phone(browser, base_url, problems, axe=True)
     yield context
     context.close()
 

@@ -11,7 +11,8 @@ from playwright.sync_api import Browser, BrowserContext, Page
 
 from app.db.base import TextOrigin
 from app.db.organisation import Role
-from tests.browser.conftest import INIT_SCRIPT, PageProblems
+from tests.browser import me_phone
+from tests.browser.conftest import PageProblems
 from tests.conftest import Factory
 from tests.integration.test_me_plan import (
     AR_NAME,
@@ -25,26 +26,11 @@ from tests.integration.test_me_plan import (
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 360, "height": 740}
-
 
 @pytest.fixture
 def phone(browser: Browser, base_url: str, problems: PageProblems) -> Iterator[BrowserContext]:
-    """A cheap phone: 360 px wide, touch, Finnish settings (the app is switched to Arabic with ?lang=ar)."""
-    context = browser.new_context(
-        base_url=base_url,
-        viewport=PHONE,
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        locale="fi-FI",
-        timezone_id="Europe/Helsinki",
-    )
-    context.set_default_timeout(5000)
-    context.expose_binding("__kpReportCsp", lambda _source, report: problems.csp_violations.append(report))
-    context.add_init_script(INIT_SCRIPT)
-    context.on("console", problems.on_console)
-    context.on("weberror", lambda error: problems.page_errors.append(str(error.error)))
+    """A cheap phone; the app is switched to Arabic with ?lang=ar."""
+    context = me_phone.phone(browser, base_url, problems)
     yield context
     context.close()
 
@@ -77,12 +63,12 @@ def test_my_plan_in_arabic_is_right_to_left_translated_and_fits_a_phone(
     untranslated = page.locator(f"#goal-{goal_2.id}")
     assert untranslated.inner_text() == GOAL_2 and untranslated.get_attribute("lang") == "fi"
     # Nothing wider than the phone: no sideways scrolling.
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= me_phone.PHONE["width"]
     # The navigation shows where we are.
     assert page.locator('.me-nav a[aria-current="page"]').get_attribute("href") == "/me/plan"
 
     page.goto("/me/?lang=ar")
     assert page.evaluate("document.documentElement.dir") == "rtl"
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= me_phone.PHONE["width"]
     assert page.locator('a[href="/me/plan"]').first.is_visible()
     problems.assert_clean()

@@ -26,13 +26,12 @@ from app.domain.forms import FormErrors
 from app.i18n import _
 from app.settings import Settings
 from app.web import (
-    LANG_COOKIE,
-    ONE_YEAR,
     clear_client_session_cookie,
     clear_session_cookie,
     client_session_cookie,
     client_token,
     form_of,
+    language_cookie,
     page,
     session_cookie,
     session_cookie_name,
@@ -242,21 +241,9 @@ async def choose_language(
             chosen=None,
             errors=FormErrors(language=_("Choose a language.")),
         )
-    if client.preferred_locale != chosen:
-        client.preferred_locale = chosen
-        await audit.record(
-            db_session,
-            Action.UPDATE,
-            actor_kind="client",
-            actor_id=client.id,
-            client_id=client.id,
-            object_type="client",
-            object_id=client.id,
-            fields=["preferred_locale"],
-        )
+    await client_auth.choose_language(db_session, client, chosen)
     response = Redirect("/me/enrol/passkey", status_code=303)
-    response.set_cookie(LANG_COOKIE, chosen, max_age=ONE_YEAR, path="/", samesite="lax", httponly=True,
-                        secure=settings.https)  # fmt: skip
+    response.set_cookie(language_cookie(chosen, settings.https))
     return response
 
 

@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import i18n
 from app.db.client import Client
 from app.db.client_app import ClientPasskey
-from app.domain import audit, client_passkeys
+from app.domain import audit, client_auth, client_passkeys
 from app.domain.audit import Action
 from app.domain.forms import FormErrors
 from app.i18n import _
 from app.settings import Settings
-from app.web import LANG_COOKIE, ONE_YEAR, client_guard, current_client, form_of, page
+from app.web import client_guard, current_client, form_of, language_cookie, page
 
 SETTINGS = "/me/settings"
 
@@ -70,21 +70,9 @@ async def save_language(
         return await _page(
             db_session, client, status=422, errors=FormErrors(language=_("Choose a language."))
         )
-    if client.preferred_locale != chosen:
-        client.preferred_locale = chosen
-        await audit.record(
-            db_session,
-            Action.UPDATE,
-            actor_kind="client",
-            actor_id=client.id,
-            client_id=client.id,
-            object_type="client",
-            object_id=client.id,
-            fields=["preferred_locale"],
-        )
+    await client_auth.choose_language(db_session, client, chosen)
     response = Redirect(SETTINGS, status_code=303)
-    response.set_cookie(LANG_COOKIE, chosen, max_age=ONE_YEAR, path="/", samesite="lax", httponly=True,
-                        secure=settings.https)  # fmt: skip
+    response.set_cookie(language_cookie(chosen, settings.https))
     return response
 
 
