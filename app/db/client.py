@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db.base import Base, UUIDPrimaryKey, Versioned, utcnow
@@ -106,6 +106,7 @@ class Client(UUIDPrimaryKey, Versioned, Base):
         Index("ix_client_organisation_id_date_of_birth", "organisation_id", "date_of_birth"),
         Index("ix_client_organisation_id_phone", "organisation_id", "phone"),
         Index("ix_client_temporary_identifier", "temporary_identifier"),
+        Index("ix_client_organisation_id_status_known_on", "organisation_id", "status", "known_on"),
         # Partial-name search: a trigram index on PostgreSQL, a plain one elsewhere.
         Index(
             "ix_client_search_text_trgm",
@@ -144,6 +145,12 @@ class Client(UUIDPrimaryKey, Versioned, Base):
     post_office: Mapped[str | None] = mapped_column(String(100))
     municipality_of_residence: Mapped[str | None] = mapped_column(String(100))
     first_permit_date: Mapped[date | None]
+    # The day the person first got a municipality of residence in Finland (population register):
+    # the calculated-compensation windows (§§61–62) count from it.
+    first_residence_on: Mapped[date | None]
+    unaccompanied_minor: Mapped[bool] = mapped_column(
+        default=False, server_default=false()
+    )  # §69: costs until 23
     permit_type: Mapped[PermitType | None] = mapped_column(enum_column(PermitType, "permit_type"))
     preferred_locale: Mapped[str | None] = mapped_column(String(10))
 
@@ -222,3 +229,7 @@ class ClientAccessGrant(UUIDPrimaryKey, Versioned, Base):
     granted_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"))
     reason: Mapped[str] = mapped_column(String(400))
     ended_at: Mapped[datetime | None]
+    # The cooperation that granted it; ending the cooperation ends its grants.
+    cooperation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("county_cooperation.id", ondelete="CASCADE"), index=True
+    )

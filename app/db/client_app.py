@@ -107,6 +107,10 @@ class Feedback(UUIDPrimaryKey, Base):
     comment: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The survey whose questions were answered (feedback_answer rows); None: the plain rating form.
+    survey_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("survey.id", ondelete="SET NULL"), index=True
+    )
 
 
 class PlanTextTranslation(UUIDPrimaryKey, Versioned, Base):

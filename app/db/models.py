@@ -34,6 +34,9 @@ from app.db.client_app import (
     Feedback,
     PlanTextTranslation,
 )
+from app.db.contracts import Contract, ContractAttachment
+from app.db.cooperation import ApiAccessToken, ApiClient, CountyCooperation, CountyNote
+from app.db.costs import ClaimLine, CompensationClaim, CompensationRate, Cost
 from app.db.messaging import (
     GroupMessage,
     GroupMessageText,
@@ -67,8 +70,13 @@ from app.db.programme import (
     ProgrammeServiceLanguage,
     ProgrammeServiceText,
 )
+from app.db.quality import FeedbackAnswer, Survey, SurveyQuestion
+from app.db.retention import AnonymisedClient, JobRun, RetentionHold
 
 __all__ = [
+    "AnonymisedClient",
+    "ApiAccessToken",
+    "ApiClient",
     "Appointment",
     "AppointmentClient",
     "AppointmentStaff",
@@ -80,6 +88,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "CalendarFeed",
+    "ClaimLine",
     "Client",
     "ClientAccessGrant",
     "ClientInvitation",
@@ -88,18 +97,27 @@ __all__ = [
     "ClientSession",
     "ClientTransfer",
     "ClientWebAuthnChallenge",
+    "CompensationClaim",
+    "CompensationRate",
     "Consent",
     "ContactPreference",
+    "Contract",
+    "ContractAttachment",
+    "Cost",
+    "CountyCooperation",
+    "CountyNote",
     "FamilyLink",
     "FamilyOverview",
     "FamilyOverviewMember",
     "Feedback",
+    "FeedbackAnswer",
     "FinalLanguageTest",
     "GroupMessage",
     "GroupMessageText",
     "HealthInformation",
     "IntegrationPlan",
     "InterpretationEvent",
+    "JobRun",
     "Message",
     "MessageTemplate",
     "MessageTemplateText",
@@ -121,12 +139,15 @@ __all__ = [
     "ProgrammeServiceText",
     "PushSubscription",
     "RefiningMeasure",
+    "RetentionHold",
     "SignInFailure",
     "Staff",
     "StaffRole",
     "StaffSession",
     "StakeholderContact",
     "StakeholderMessage",
+    "Survey",
+    "SurveyQuestion",
     "Task",
     "Thread",
     "TranslationRequest",

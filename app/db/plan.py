@@ -53,6 +53,14 @@ class PauseReason(enum.StrEnum):
     PARENTAL_LEAVE = "pregnancy_parental_leave"
 
 
+class GoalAttainment(enum.StrEnum):
+    """Recorded for each goal when the plan ends (service quality)."""
+
+    ACHIEVED = "goal_achieved"
+    PARTLY_ACHIEVED = "goal_partly_achieved"
+    NOT_ACHIEVED = "goal_not_achieved"
+
+
 class GoalKind(enum.StrEnum):
     LONG_TERM = "long_term"
     PLAN_PERIOD = "plan_period"
@@ -153,6 +161,7 @@ class PlanGoal(UUIDPrimaryKey, Base):
     kind: Mapped[GoalKind] = mapped_column(enum_column(GoalKind, "goal_kind"))
     goal_type: Mapped[GoalType] = mapped_column(enum_column(GoalType, "goal_type"))
     text: Mapped[str] = mapped_column(Text)
+    attainment: Mapped[GoalAttainment | None] = mapped_column(enum_column(GoalAttainment, "goal_attainment"))
 
 
 class PlanService(UUIDPrimaryKey, Versioned, Base):

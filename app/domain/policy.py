@@ -32,6 +32,12 @@ class Permission(StrEnum):
     CALENDAR = "calendar"  # appointments and tasks (interpreters: only their own assignments)
     MESSAGES = "messages"  # threads with clients, group messages, campaigns, templates
     TRANSLATION_WORK = "translation_work"  # translation requests and interpretation events
+    COOPERATION_INBOX = "cooperation_inbox"  # county staff: requests to take part, and answering them
+    CONTRACTS = "contracts"  # contracts with service providers and their attachments
+    COMPENSATION = "compensation"  # costs, compensation eligibility and claims to the KEHA centre
+    REPORTS = "reports"  # managers' dashboards and statistics exports
+    QUALITY_MANAGE = "quality_manage"  # survey definitions
+    RETENTION = "retention"  # the retention queue and the deletion record
 
 
 # What each role may do in principle; which clients it applies to is decided by client_scope().
@@ -49,10 +55,17 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CALENDAR,
             Permission.MESSAGES,
             Permission.TRANSLATION_WORK,
+            Permission.CONTRACTS,
+            Permission.COMPENSATION,
         }
     ),
     Role.MANAGER: frozenset(
         {
+            Permission.CONTRACTS,
+            Permission.COMPENSATION,
+            Permission.REPORTS,
+            Permission.QUALITY_MANAGE,
+            Permission.RETENTION,
             Permission.CLIENT_READ,
             Permission.CLIENT_ACCESS_HISTORY,
             Permission.AUDIT_SEARCH,
@@ -66,7 +79,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMINISTRATOR: frozenset({Permission.STAFF_MANAGE}),
     # County staff read only the clients they are granted, only the categories granted.
     Role.COUNTY_TEAM_MEMBER: frozenset(
-        {Permission.CLIENT_READ, Permission.HEALTH_READ, Permission.PROGRAMME_READ}
+        {Permission.CLIENT_READ, Permission.HEALTH_READ, Permission.PROGRAMME_READ, Permission.COOPERATION_INBOX}
     ),
     # Interpreters get access per assignment (appointments); the register itself stays closed.
     Role.INTERPRETER: frozenset({Permission.CALENDAR, Permission.TRANSLATION_WORK}),
