@@ -35,8 +35,22 @@ from app.domain import pwa
 from app.domain.phone import display as phone_display
 from app.jobs.worker import in_process_worker
 from app.labels import SEGMENTS, field_label, label, options
-from app.routes import health, me, public
-from app.routes.officer import admin, audit_log, clients, home, sign_in, subject_access
+from app.routes import api_v1, health, me, public, public_feedback
+from app.routes.officer import (
+    admin,
+    api_clients,
+    audit_log,
+    clients,
+    compensation,
+    contracts,
+    cooperation,
+    home,
+    quality,
+    reports,
+    retention,
+    sign_in,
+    subject_access,
+)
 from app.routes.officer import assessments as assessment_routes
 from app.routes.officer import calendar as calendar_routes
 from app.routes.officer import deliveries as delivery_routes
@@ -192,6 +206,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             calendar_routes.router,
             invitation_routes.router,
             subject_access.router,
+            cooperation.router,
+            api_clients.router,
+            api_v1.router,
+            contracts.router,
+            compensation.router,
+            quality.router,
+            public_feedback.router,
+            reports.router,
+            retention.router,
             create_static_files_router(
                 path="/static", directories=[STATIC], name="static", opt={"exclude_from_csrf": True}
             ),

@@ -79,7 +79,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMINISTRATOR: frozenset({Permission.STAFF_MANAGE}),
     # County staff read only the clients they are granted, only the categories granted.
     Role.COUNTY_TEAM_MEMBER: frozenset(
-        {Permission.CLIENT_READ, Permission.HEALTH_READ, Permission.PROGRAMME_READ, Permission.COOPERATION_INBOX}
+        {
+            Permission.CLIENT_READ,
+            Permission.HEALTH_READ,
+            Permission.PROGRAMME_READ,
+            Permission.COOPERATION_INBOX,
+        }
     ),
     # Interpreters get access per assignment (appointments); the register itself stays closed.
     Role.INTERPRETER: frozenset({Permission.CALENDAR, Permission.TRANSLATION_WORK}),

@@ -29,7 +29,19 @@ from app.db.client import (
 )
 from app.db.organisation import Organisation, Staff
 from app.domain import appointments as client_calendar
-from app.domain import assessments, audit, clients, deliveries, family_overview, identity_code, plans, rules
+from app.domain import (
+    assessments,
+    audit,
+    clients,
+    compensation,
+    cooperation,
+    deliveries,
+    family_overview,
+    identity_code,
+    plans,
+    retention,
+    rules,
+)
 from app.domain import messaging as message_threads
 from app.domain.audit import Action
 from app.domain.forms import FormErrors, as_input, choice, date_field, text, today
@@ -198,6 +210,9 @@ async def client_page(db_session: AsyncSession, actor: Actor, client_id: uuid.UU
         "transfer_targets": await plans.transfer_targets(db_session, actor),
         "threads": await message_threads.client_section(db_session, actor, client),
         "deliveries": await deliveries.client_section(db_session, actor, client),
+        "cooperation": await cooperation.client_section(db_session, actor, client),
+        "compensation": await compensation.client_section(db_session, actor, client),
+        "retention": await retention.client_section(db_session, actor, client),
         **CHOICES,
     }
     await audit.record(
