@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install translations lint typecheck check-migrations test-sqlite test-postgres postgres chromium espeak extract bench bench-outbox clean lighthouse audit-ui
+.PHONY: run test install translations lint typecheck check-migrations test-sqlite test-postgres postgres chromium espeak extract bench bench-outbox bench-reports clean lighthouse audit-ui
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || python3 -m venv $(VENV)
@@ -76,6 +76,10 @@ bench: translations postgres
 # Outbox throughput (1 and 2 workers to a local SMTP server) and reminder scheduling with 100k appointments.
 bench-outbox: translations postgres
 	$(BIN)/python scripts/bench_outbox.py $(BENCH_ARGS)
+
+# Managers' dashboards and the CSV exports on a 100k-client register (kotopolku_bench_reports, reused).
+bench-reports: translations postgres
+	$(BIN)/python scripts/bench_reports.py $(BENCH_ARGS)
 
 # Lighthouse 12 from the npm registry for `make audit-ui`, kept in .tools/ (Node.js from Debian if missing).
 LIGHTHOUSE := .tools/lighthouse/node_modules/lighthouse/cli/index.js

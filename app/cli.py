@@ -1,5 +1,5 @@
 """The `kotopolku` command: migrate, create the first administrator, demo data, verify the audit chain, serve,
-and the outbox worker."""
+the outbox worker and the retention job."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import hashlib
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -186,6 +187,39 @@ def worker(once: bool, batch_size: int, concurrency: int, lease_seconds: int) ->
             await outbox_worker.run(stop)
 
     asyncio.run(runner())
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Count what is due; delete nothing.")
+@click.option(
+    "--today", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+    help="Count (with --dry-run) as if today were this date, YYYY-MM-DD.",
+)  # fmt: skip
+def retention(dry_run: bool, on: datetime | None) -> None:
+    """Delete the data of client relationships that ended over four years ago (§77), unless held.
+
+    The worker does this daily by itself; this runs it now and prints the counts."""
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from app.domain import retention as retention_job
+    from app.domain.forms import today
+
+    day = on.date() if on else today()
+    if day > today() and not dry_run:
+        raise click.ClickException(
+            "Data is never deleted before its date: use a later --today only with --dry-run."
+        )
+
+    async def runner() -> retention_job.Result:
+        engine = make_engine(get_settings(), hide_parameters=True)
+        try:
+            return await retention_job.run(
+                async_sessionmaker(engine, expire_on_commit=False), day, dry_run=dry_run
+            )
+        finally:
+            await engine.dispose()
+
+    click.echo(f"Retention on {day.isoformat()}: {asyncio.run(runner())}.")
 
 
 def _print_demo_invitation(settings: Settings) -> None:

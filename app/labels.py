@@ -7,6 +7,21 @@ from enum import Enum
 from app.i18n import N_, gettext
 
 LABELS: dict[str, str] = {
+    # knowledge base (service 21): topics, article and question states, audited object types
+    "registration": N_("Registering and residence"),
+    "language_courses": N_("Language courses"),
+    "kela": N_("Kela and money"),
+    "housing": N_("Housing"),
+    "health": N_("Health"),
+    "schools": N_("Schools and day care"),
+    "work_taxes": N_("Work and taxes"),
+    "help": N_("Help and emergencies"),
+    "published": N_("Published"),
+    "open": N_("Waiting for an answer"),
+    "answered": N_("Answered"),
+    "dismissed": N_("Closed without an answer"),
+    "knowledge_article": N_("guidance article"),
+    "guidance_question": N_("question to the guidance service"),
     # multi-sector cooperation with the county
     "cooperation_requested": N_("Requested, waiting for the county"),
     "cooperation_accepted": N_("In cooperation"),
@@ -19,11 +34,20 @@ LABELS: dict[str, str] = {
     "other_needs_goals": N_("Other needs, wishes and goals"),
     "plan_contribution": N_("Contribution to the plan"),
     "review_contribution": N_("Contribution to a review"),
+    # county data-transfer API (system clients)
+    "api_client": N_("system client"),
+    "access_refused": N_("Access refused"),
+    "information_system": N_("Information system"),  # the role shown for a system client's access
     # contracts
     "interpretation_contract": N_("Interpretation"),
     "training_contract": N_("Training"),
     "housing_lease": N_("Housing lease"),
     "other_contract": N_("Other service"),
+    "contract": N_("contract"),  # audited object types
+    "contract_attachment": N_("contract attachment"),
+    # costs and compensation: audited object types (helper D)
+    "cost": N_("cost"),
+    "compensation_claim": N_("compensation claim"),
     # costs and compensation
     "cost_social_assistance": N_("Social assistance (§ 63)"),
     "cost_reception_preparation": N_("Preparing the reception of quota refugees (§ 64)"),
@@ -279,6 +303,8 @@ LABELS: dict[str, str] = {
     "feedback": N_("feedback"),
     "push_subscription": N_("notifications on the phone"),
     "plan_text_translation": N_("translation of plan text"),
+    # reports (service 13): the audit log's name for a statistics download
+    "report": N_("statistics report"),
 }
 
 SEGMENTS = {
@@ -319,6 +345,8 @@ FIELD_LABELS = {
     "municipality_of_residence": N_("Municipality of residence"),
     "first_permit_date": N_("Date of the first residence permit, card or registration"),
     "permit_type": N_("Permit type"),
+    "first_residence_on": N_("Date of the first municipality of residence in Finland"),
+    "unaccompanied_minor": N_("Came to Finland as an unaccompanied minor"),
     "languages": N_("Other languages and level"),
     "basic": N_("Basic data"),
     "family": N_("Family"),

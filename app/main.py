@@ -35,10 +35,11 @@ from app.domain import pwa
 from app.domain.phone import display as phone_display
 from app.jobs.worker import in_process_worker
 from app.labels import SEGMENTS, field_label, label, options
-from app.routes import api_v1, health, me, public, public_feedback
+from app.routes import api_v1, guidance, health, me, public, public_feedback
 from app.routes.officer import (
     admin,
     api_clients,
+    articles,
     audit_log,
     clients,
     compensation,
@@ -138,7 +139,17 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
             return Response(content="", status_code=204, headers={"HX-Redirect": target})
         return Redirect(target)
     if isinstance(exc, NotAuthorizedException) and (request.scope["path"] + "/").startswith("/me/"):
-        # The migrant app: to its sign-in page (passkey, or an invitation code for a new phone).
+        # The migrant app: to its sign-in page (passkey, or an invitation code for a new phone) — but a
+        # form with text the client typed is answered with that text (client_guard kept it), so nothing
+        # they wrote is lost.
+        if texts := request.scope["state"].get("unsent_texts"):
+            # htmx swaps only 2xx answers: a boosted form gets the page as 200, a plain one as 401.
+            return Template(
+                template_name="me/not_sent.html",
+                context={"texts": texts},
+                status_code=200 if request.headers.get("hx-request") else 401,
+                headers={"HX-Push-Url": "false"},
+            )
         if request.headers.get("hx-request"):
             return Response(content="", status_code=204, headers={"HX-Redirect": "/me/sign-in"})
         if "application/json" in request.headers.get("accept", ""):
@@ -213,6 +224,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             compensation.router,
             quality.router,
             public_feedback.router,
+            guidance.router,
+            articles.router,
             reports.router,
             retention.router,
             create_static_files_router(
@@ -244,6 +257,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State({"settings": settings, "alchemy": alchemy}),
         # The outbox worker runs next to the web server unless RUN_WORKER=0 (Settings() keeps it off).
         lifespan=[in_process_worker] if settings.run_worker else [],
-        openapi_config=OpenAPIConfig(title="Kotopolku", version="1", path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="Kotopolku", version="1", path="/schema", components=[api_v1.OPENAPI_COMPONENTS]
+        ),
         debug=settings.debug,
     )

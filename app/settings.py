@@ -121,6 +121,12 @@ class Settings:
     argon2_memory_kib: int = 65536
     # The accessibility feedback channel the law asks for (306/2019 §10): the municipality's address.
     accessibility_email: str = "saavutettavuus@esimerkkila.fi"
+    # Anonymous feedback at /feedback (service 10) goes to one organisation: PUBLIC_ORGANISATION names it
+    # by its code (the municipality code) or its exact name. Unset: the deployment's municipality when
+    # there is exactly one; otherwise (none, or several and none named) /feedback says it is not in use.
+    public_organisation: str | None = None
+    # Anonymous feedback allowed per address (keyed hash) within the sign-in window; then 429.
+    public_feedback_per_address: int = 10
     debug: bool = False
     sql_echo: bool = False
     # Notifications (app/jobs/): SMTP for e-mail, VAPID for Web Push, an SMS backend.
@@ -141,6 +147,9 @@ class Settings:
     # Machine translation: off unless a LibreTranslate-compatible server is configured.
     machine_translation_url: str | None = None
     machine_translation_key: str | None = field(default=None, repr=False)
+    # Contract attachments (service 11): stored outside the web root (never under static/), at most this big.
+    attachments_dir: Path = VAR_DIR / "attachments"
+    attachment_max_bytes: int = 10 * 1024 * 1024
 
     @property
     def async_database_url(self) -> str:
@@ -195,6 +204,10 @@ class Settings:
                 kwargs[name] = int(value)
         if email := env.get("ACCESSIBILITY_EMAIL"):
             kwargs["accessibility_email"] = email
+        if value := env.get("PUBLIC_ORGANISATION"):
+            kwargs["public_organisation"] = value.strip()
+        if value := env.get("PUBLIC_FEEDBACK_PER_ADDRESS"):
+            kwargs["public_feedback_per_address"] = int(value)
         for name in ("smtp_host", "smtp_username", "smtp_password", "mail_from", "vapid_subject", "sms_backend",
                      "sms_gateway_url", "sms_gateway_token", "machine_translation_url",
                      "machine_translation_key"):  # fmt: skip
@@ -205,6 +218,10 @@ class Settings:
         kwargs["smtp_starttls"] = env.get("SMTP_STARTTLS", "") == "1"
         if value := env.get("REMINDER_LEAD_HOURS"):
             kwargs["reminder_lead_hours"] = tuple(int(h) for h in value.split(",") if h.strip())
+        if value := env.get("ATTACHMENTS_DIR"):
+            kwargs["attachments_dir"] = Path(value).expanduser().resolve()
+        if value := env.get("ATTACHMENT_MAX_BYTES"):
+            kwargs["attachment_max_bytes"] = int(value)
         kwargs["run_worker"] = env.get("RUN_WORKER", "1") != "0"
         kwargs["debug"] = env.get("DEBUG", "") == "1"
         kwargs["sql_echo"] = env.get("SQL_ECHO", "") == "1"

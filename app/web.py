@@ -186,12 +186,32 @@ async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: 
         i18n.set_locale(signed_in.staff.locale)
 
 
+FIXED_ANSWERS = frozenset({"1", "2", "3", "4", "5", "yes", "no"})  # survey choices, not typed text
+
+
+async def _typed_texts(connection: ASGIConnection[Any, Any, Any, Any]) -> list[str]:
+    """Free text a client typed into a /me/ form: a message, a note or a comment (survey answers too)."""
+    try:
+        form = await Request[Any, Any, Any](connection.scope, connection.receive).form()
+    except Exception:
+        return []
+    return [
+        value.strip()
+        for key, value in form.items()
+        if isinstance(value, str)
+        and value.strip()
+        and (key in ("body", "note", "comment") or (key.startswith("q_") and value not in FIXED_ANSWERS))
+    ]
+
+
 async def client_guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
     """Every signed-in /me/ route: a live client session. Handlers read only current_client()'s data."""
     db = db_of(connection)
     signed_in = await client_auth.resume_session(db, client_token(connection))
     if signed_in is None:
         await db.commit()  # an expired session row was removed
+        if connection.scope.get("method") == "POST":
+            connection.scope["state"]["unsent_texts"] = await _typed_texts(connection)
         raise NotAuthorizedException
     connection.state["client_signed_in"] = signed_in
     client = signed_in.client

@@ -31,7 +31,7 @@ class AuditEvent(Base):
     seq: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime]
     actor_id: Mapped[uuid.UUID | None]
-    actor_kind: Mapped[str] = mapped_column(String(20))  # staff, client, system, anonymous
+    actor_kind: Mapped[str] = mapped_column(String(20))  # staff, client, api_client, system, anonymous
     actor_organisation_id: Mapped[uuid.UUID | None]
     actor_roles: Mapped[str] = mapped_column(String(200), default="")
     action: Mapped[str] = mapped_column(String(40))

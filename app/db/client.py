@@ -114,6 +114,23 @@ class Client(UUIDPrimaryKey, Versioned, Base):
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
         ),
+        # Reports (app/domain/reports.py): the dashboards read every client of the organisation; on
+        # PostgreSQL this narrow covering index answers them without reading the wide rows.
+        Index(
+            "ix_client_reports",
+            "organisation_id",
+            "known_on",
+            postgresql_include=[
+                "id",
+                "segment",
+                "status",
+                "ended_on",
+                "date_of_birth",
+                "mother_tongue",
+                "responsible_officer_id",
+                "first_permit_date",
+            ],
+        ),
     )
 
     organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisation.id"))

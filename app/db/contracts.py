@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -32,7 +33,7 @@ class Contract(UUIDPrimaryKey, Versioned, Base):
     provider_contact: Mapped[str | None] = mapped_column(String(400))
     starts_on: Mapped[date]
     ends_on: Mapped[date | None]  # None: until further notice
-    value: Mapped[float | None] = mapped_column(Numeric(12, 2))  # euros, VAT excluded
+    value: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))  # euros, VAT excluded
     # Remind the responsible person this many days before ends_on; reminded_on stops a second reminder.
     renewal_notice_days: Mapped[int | None] = mapped_column(Integer)
     reminded_on: Mapped[date | None]

@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, UUIDPrimaryKey, Versioned, utcnow
@@ -21,6 +21,9 @@ class CooperationStatus(enum.StrEnum):
     ENDED = "cooperation_ended"
 
 
+OPEN_CONDITION = "status IN ('cooperation_requested', 'cooperation_accepted')"
+
+
 class CountyCooperation(UUIDPrimaryKey, Versioned, Base):
     """A request from the responsible organisation to a county to take part for one client.
 
@@ -31,6 +34,15 @@ class CountyCooperation(UUIDPrimaryKey, Versioned, Base):
     __table_args__ = (
         Index("ix_county_cooperation_county_id_status", "county_id", "status"),
         Index("ix_county_cooperation_client_id_status", "client_id", "status"),
+        # One open request or active cooperation per client and county, also under concurrent requests.
+        Index(
+            "uq_county_cooperation_client_id_county_id_open",
+            "client_id",
+            "county_id",
+            unique=True,
+            sqlite_where=text(OPEN_CONDITION),
+            postgresql_where=text(OPEN_CONDITION),
+        ),
     )
 
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))

@@ -42,6 +42,8 @@ class Cost(UUIDPrimaryKey, Versioned, Base):
     accounting_code: Mapped[str] = mapped_column(String(40))
     invoice_reference: Mapped[str | None] = mapped_column(String(80))
     description: Mapped[str | None] = mapped_column(String(400))
+    # §64: why the reception was prepared more than four months before arrival (then up to eight count).
+    longer_preparation_reason: Mapped[str | None] = mapped_column(String(400))
     claim_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("compensation_claim.id", ondelete="SET NULL"), index=True
     )
@@ -92,6 +94,7 @@ class CompensationClaim(UUIDPrimaryKey, Versioned, Base):
     sent_on: Mapped[date | None]
     information_requested_on: Mapped[date | None]
     information_request: Mapped[str | None] = mapped_column(Text)
+    information_sent_on: Mapped[date | None]  # the requested information was sent ("sent again")
     decided_on: Mapped[date | None]
     decided_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     paid_on: Mapped[date | None]
@@ -113,6 +116,11 @@ class ClaimLine(UUIDPrimaryKey, Base):
     )
     cost_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cost.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(40))  # "calculated" or a CostCategory value
+    # Calculated lines: the rate kind and the consecutive days of one calendar year at one rate row, so
+    # that no day is claimed twice across claims; cost lines: the cost's date in both.
+    rate_kind: Mapped[RateKind | None] = mapped_column(enum_column(RateKind, "rate_kind"))
+    first_day: Mapped[date | None]
+    last_day: Mapped[date | None]
     activity_year: Mapped[int] = mapped_column(SmallInteger)  # §70: the claim deadline counts from its end
     days: Mapped[int | None] = mapped_column(Integer)
     rate: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))

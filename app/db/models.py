@@ -37,6 +37,13 @@ from app.db.client_app import (
 from app.db.contracts import Contract, ContractAttachment
 from app.db.cooperation import ApiAccessToken, ApiClient, CountyCooperation, CountyNote
 from app.db.costs import ClaimLine, CompensationClaim, CompensationRate, Cost
+from app.db.knowledge import (
+    GuidanceQuestion,
+    KnowledgeArticle,
+    KnowledgeArticleText,
+    KnowledgeArticleVersion,
+    KnowledgeSearchDoc,
+)
 from app.db.messaging import (
     GroupMessage,
     GroupMessageText,
@@ -114,10 +121,15 @@ __all__ = [
     "FinalLanguageTest",
     "GroupMessage",
     "GroupMessageText",
+    "GuidanceQuestion",
     "HealthInformation",
     "IntegrationPlan",
     "InterpretationEvent",
     "JobRun",
+    "KnowledgeArticle",
+    "KnowledgeArticleText",
+    "KnowledgeArticleVersion",
+    "KnowledgeSearchDoc",
     "Message",
     "MessageTemplate",
     "MessageTemplateText",

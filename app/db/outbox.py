@@ -36,6 +36,7 @@ class NotificationKind(enum.StrEnum):
     APPOINTMENT_CANCELLED = "appointment_cancelled"
     APPOINTMENT_REMINDER = "appointment_reminder"
     STAKEHOLDER = "stakeholder_message"
+    GUIDANCE_ANSWER = "guidance_answer"  # the answer to a visitor's anonymous question (knowledge base)
 
 
 class OutboxMessage(Base):

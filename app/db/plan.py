@@ -168,7 +168,10 @@ class PlanService(UUIDPrimaryKey, Versioned, Base):
     """A service in the plan, and its completion data (suoritustiedot): referral, start, end."""
 
     __tablename__ = "plan_service"
-    __table_args__ = (Index("ix_plan_service_status_plan_id", "status", "plan_id"),)
+    __table_args__ = (
+        Index("ix_plan_service_status_plan_id", "status", "plan_id"),
+        Index("ix_plan_service_plan_id_started_on", "plan_id", "started_on"),  # reports: first service
+    )
 
     plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("integration_plan.id", ondelete="CASCADE"))
     position: Mapped[int]

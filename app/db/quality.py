@@ -6,7 +6,7 @@ import enum
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, SmallInteger, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, UUIDPrimaryKey, Versioned
@@ -31,6 +31,17 @@ class QuestionKind(enum.StrEnum):
 
 class Survey(UUIDPrimaryKey, Versioned, Base):
     __tablename__ = "survey"
+    __table_args__ = (
+        # At most one active survey per organisation and audience, whatever two requests do at once.
+        Index(
+            "uq_survey_organisation_id_audience_active",
+            "organisation_id",
+            "audience",
+            unique=True,
+            sqlite_where=text("active"),
+            postgresql_where=text("active"),
+        ),
+    )
 
     organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisation.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))

@@ -64,6 +64,8 @@ BASIC_FIELDS = (
     "municipality_of_residence",
     "first_permit_date",
     "permit_type",
+    "first_residence_on",  # compensation (§§61–62) counts from it
+    "unaccompanied_minor",  # §69
 )
 
 
@@ -136,6 +138,8 @@ def read_client_form(data: Mapping[str, Any], language_rows: Sequence[tuple[str,
     v["municipality_of_residence"] = text_field(data, "municipality_of_residence", 100)
     v["first_permit_date"] = date_field(data, "first_permit_date", errors)
     v["permit_type"] = choice(data, "permit_type", PermitType, errors, required=False)
+    v["first_residence_on"] = date_field(data, "first_residence_on", errors)
+    v["unaccompanied_minor"] = checkbox(data, "unaccompanied_minor")
 
     languages: list[tuple[str, LanguageLevel]] = []
     for code, level in language_rows[:MAX_LANGUAGES]:

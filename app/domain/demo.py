@@ -27,7 +27,18 @@ from app.db.client import (
 from app.db.messaging import Thread
 from app.db.organisation import Organisation, OrganisationType, Role, Staff
 from app.db.plan import IntegrationPlan, PlanStatus
-from app.domain import audit, identity_code, invitations, text
+from app.domain import (
+    audit,
+    demo_compensation,
+    demo_contracts,
+    demo_cooperation,
+    demo_knowledge,
+    demo_quality,
+    demo_retention,
+    identity_code,
+    invitations,
+    text,
+)
 from app.domain.audit import Action
 from app.domain.clients import new_temporary_identifier
 from app.domain.demo_contact import load_contact
@@ -108,6 +119,7 @@ async def load(db: AsyncSession, settings: Settings) -> list[tuple[str, str, str
     db.add_all([city, te, county, provider])
     await db.flush()
     await load_programme(db, city)
+    await demo_knowledge.seed(db, city)
 
     people = [
         (city, "admin@esimerkkila.fi", "Pekka Pääkäyttäjä", [Role.ADMINISTRATOR]),
@@ -213,11 +225,18 @@ async def load(db: AsyncSession, settings: Settings) -> list[tuple[str, str, str
     await load_path(db, clients, officers, today, rng)
     await load_contact(db, clients, officers, staff["hassan.ali@sana.example.fi"], today, rng)
 
-    # The county team member cooperates on three quota-refugee clients.
+    # The county team member cooperates on a quota-refugee client (demo_cooperation turns this grant into
+    # an accepted cooperation and leaves a second request in her inbox).
     county_member = staff["sari.niemi@hyvinvointialue.example.fi"]
-    for client in [c for c in clients if c.segment == 3][:3]:
+    for client in [c for c in clients if c.segment == 3][:1]:
         db.add(ClientAccessGrant(client_id=client.id, staff_id=county_member.id, category=DataCategory.BASIC,
                                  granted_by_id=officer.id, reason="Monialainen yhteistyö"))  # fmt: skip
+    await db.flush()
+    await demo_cooperation.seed(db)
+    await demo_contracts.seed(db, city, officer, staff["leena.laine@esimerkkila.fi"], today)
+    await demo_compensation.seed(db, clients, officer, today)
+    await demo_quality.seed(db, city, rng)
+    await demo_retention.seed(db, officer, today)
     await db.flush()
     return [
         (", ".join(sorted(r.value for r in roles)), email, DEMO_PASSWORD) for _o, email, _n, roles in people

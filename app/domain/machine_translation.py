@@ -133,6 +133,20 @@ def _server_code(code: str, available: set[str] | dict[str, set[str]]) -> str | 
     return next((c for c in sorted(available) if c.split("-")[0].lower() == code), None)
 
 
+async def translate_text(service: LibreTranslate, text: str, source: str, target: str) -> str:
+    """One text from `source` into `target` (our ISO 639 codes); MachineTranslationError when the server
+    does not translate between them or fails. Saves nothing."""
+    pairs = await service.languages()
+    source_code = _server_code(source, pairs)
+    target_code = _server_code(target, pairs[source_code]) if source_code else None
+    if source_code is None or target_code is None:
+        raise MachineTranslationError(
+            _("The machine translation service does not translate from %(source)s into %(target)s.")
+            % {"source": language_name(source), "target": language_name(target)}
+        )
+    return await service.translate(text, source_code, target_code)
+
+
 async def translate_message(
     db: AsyncSession,
     actor: Actor,
@@ -159,15 +173,7 @@ async def translate_message(
             _("There is already a translation into %(language)s by a person; it is kept.")
             % {"language": language_name(target)}
         )
-    pairs = await service.languages()
-    source_code = _server_code(message.language, pairs)
-    target_code = _server_code(target, pairs[source_code]) if source_code else None
-    if source_code is None or target_code is None:
-        raise MachineTranslationError(
-            _("The machine translation service does not translate from %(source)s into %(target)s.")
-            % {"source": language_name(message.language), "target": language_name(target)}
-        )
-    translated = await service.translate(message.body, source_code, target_code)
+    translated = await translate_text(service, message.body, message.language, target)
     action = Action.UPDATE if existing else Action.CREATE
     row = existing or MessageTranslation(language=target, body="", origin=TextOrigin.MACHINE, source_hash="")
     row.body = translated

@@ -50,7 +50,8 @@ from app.db.plan import (
     PlanVersion,
 )
 from app.db.programme import ProgrammeService
-from app.domain import programme
+from app.db.quality import FeedbackAnswer, SurveyQuestion
+from app.domain import programme, quality
 from app.i18n import N_, gettext
 from app.labels import label
 
@@ -283,6 +284,10 @@ class MyData:
     invitations: list[ClientInvitation]
     feedback: list[Feedback]
     organisations: dict[uuid.UUID, str] = field(default_factory=dict)
+    # Survey answers of the feedback above: feedback id → (answer, the question's texts or None).
+    feedback_answers: dict[uuid.UUID, list[tuple[FeedbackAnswer, dict[str, Any] | None]]] = field(
+        default_factory=dict
+    )
     services: dict[uuid.UUID, ProgrammeService] = field(default_factory=dict)
 
     @property
@@ -518,6 +523,14 @@ async def collect(db: AsyncSession, client: Client, locale: str) -> MyData:
         invitations=invitations,
         feedback=feedback,
     )
+    if feedback:  # survey answers (service 10), with the question they answer
+        for answer, texts in await db.execute(
+            select(FeedbackAnswer, SurveyQuestion.texts)
+            .outerjoin(SurveyQuestion, SurveyQuestion.id == FeedbackAnswer.question_id)
+            .where(FeedbackAnswer.feedback_id.in_([f.id for f in feedback]))
+            .order_by(FeedbackAnswer.id)
+        ):
+            data.feedback_answers.setdefault(answer.feedback_id, []).append((answer, texts))
     # Programme services named in the plans and in their frozen versions, with their texts.
     service_ids = {
         s.programme_service_id for e in plan_entries for s in e.plan.services if s.programme_service_id
@@ -782,6 +795,15 @@ def as_json(data: MyData) -> dict[str, Any]:
                 **_pick(f, FEEDBACK_FIELDS),
                 "organisation": org(f.organisation_id),
                 "created_at": plain(f.created_at),
+                "answers": [
+                    {
+                        "question": quality.question_text(texts, data.locale).text if texts else None,
+                        "rating": a.rating,
+                        "yes": a.yes,
+                        "text": a.text,
+                    }
+                    for a, texts in data.feedback_answers.get(f.id, [])
+                ],
             }
             for f in data.feedback
         ],
@@ -932,7 +954,11 @@ async def views(db: AsyncSession, client: Client, page: int) -> ViewsPage:
         await db.execute(
             select(AuditEvent, Organisation.name)
             .outerjoin(Organisation, Organisation.id == AuditEvent.actor_organisation_id)
-            .where(AuditEvent.client_id == client.id, AuditEvent.actor_kind == "staff")
+            .where(
+                AuditEvent.client_id == client.id,
+                # staff, and the county's information system through the API (its organisation shown)
+                AuditEvent.actor_kind.in_(("staff", "api_client")),
+            )
             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
             .offset((page - 1) * VIEWS_PAGE_SIZE)
             .limit(VIEWS_PAGE_SIZE + 1)

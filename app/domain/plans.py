@@ -28,6 +28,7 @@ from app.db.plan import (
     ClientTransfer,
     ExtensionReason,
     FinalLanguageTest,
+    GoalAttainment,
     GoalKind,
     GoalType,
     IntegrationPlan,
@@ -950,6 +951,7 @@ async def end_plan(
         errors["plan"] = _("Only a plan in force can be ended or interrupted.")
     if ended_on and ended_on < plan.starts_on:
         errors["ended_on"] = _("The plan cannot end before it starts.")
+    attainments = read_attainments(plan, data, errors)
     if str(data.get("version") or "") != str(plan.version):
         raise StaleEdit
     if errors or ended_on is None or reason is None:
@@ -959,6 +961,8 @@ async def end_plan(
     plan.end_reason = reason
     plan.end_note = text(data, "end_note", 4000)
     plan.goals_attained = text(data, "goals_attained", 4000)
+    for goal in plan.goals:
+        goal.attainment = attainments[goal.id]
     try:
         await db.flush()
     except StaleDataError as error:
@@ -970,8 +974,27 @@ async def end_plan(
         client_id=client.id,
         object_type="integration_plan",
         object_id=plan.id,
-        fields=["status", "ended_on", "end_reason", "end_note", "goals_attained"],
+        fields=["status", "ended_on", "end_reason", "end_note", "goals_attained"]
+        + (["goals.attainment"] if plan.goals else []),
     )
+
+
+def attainment_field(goal: PlanGoal) -> str:
+    return f"attainment_{goal.id}"
+
+
+def read_attainments(
+    plan: IntegrationPlan, data: Mapping[str, Any], errors: FormErrors
+) -> dict[uuid.UUID, GoalAttainment]:
+    """Service quality: how each goal of the plan was attained (achieved, partly, not) — one for every goal."""
+    found: dict[uuid.UUID, GoalAttainment] = {}
+    for goal in plan.goals:
+        name = attainment_field(goal)
+        try:
+            found[goal.id] = GoalAttainment(str(data.get(name) or ""))
+        except ValueError:
+            errors[name] = _("Choose how far this goal was attained.")
+    return found
 
 
 # --- transfer between the municipality and the employment authority ----------------------------------

@@ -10,10 +10,12 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, exists, false, or_, select
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from app.db.client import Client, ClientAccessGrant, DataCategory
+from app.db.client import Client, ClientAccessGrant, ClientStatus, DataCategory
+from app.db.cooperation import CountyNote
 from app.db.organisation import OrganisationType, Role
 
 
@@ -38,6 +40,7 @@ class Permission(StrEnum):
     REPORTS = "reports"  # managers' dashboards and statistics exports
     QUALITY_MANAGE = "quality_manage"  # survey definitions
     RETENTION = "retention"  # the retention queue and the deletion record
+    KNOWLEDGE_EDIT = "knowledge_edit"  # the public knowledge base: articles and visitors' questions
 
 
 # What each role may do in principle; which clients it applies to is decided by client_scope().
@@ -57,10 +60,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.TRANSLATION_WORK,
             Permission.CONTRACTS,
             Permission.COMPENSATION,
+            Permission.KNOWLEDGE_EDIT,
         }
     ),
     Role.MANAGER: frozenset(
         {
+            Permission.KNOWLEDGE_EDIT,
             Permission.CONTRACTS,
             Permission.COMPENSATION,
             Permission.REPORTS,
@@ -140,9 +145,27 @@ def client_scope(actor: Actor) -> ColumnElement[bool]:
     return or_(*clauses) if clauses else false()
 
 
-def may_write_client(actor: Actor, client: Client) -> bool:
+def is_responsible(actor: Actor, client: Client) -> bool:
+    """An officer of the organisation responsible for the client, whatever the state of the relationship:
+    who answers a subject-access request and reopens an ended relationship."""
     return (
         actor.has(Permission.CLIENT_WRITE)
+        and actor.sees_own_organisation
+        and client.organisation_id == actor.organisation_id
+    )
+
+
+def may_write_client(actor: Actor, client: Client) -> bool:
+    """Changes to the client's data. An ended relationship is read-only (§77: kept as it was for four
+    years, then deleted); the writes still allowed on it ask their own rule (retention holds: may_hold)."""
+    return is_responsible(actor, client) and client.status != ClientStatus.ENDED
+
+
+def may_hold(actor: Actor, client: Client) -> bool:
+    """Place or release a retention hold (a pending matter keeps the data past §77's four years): the
+    responsible organisation's officers and managers, also — above all — on an ended relationship."""
+    return (
+        (actor.has(Permission.CLIENT_WRITE) or actor.has(Permission.RETENTION))
         and actor.sees_own_organisation
         and client.organisation_id == actor.organisation_id
     )
@@ -172,3 +195,31 @@ def may_write_health(actor: Actor, client: Client) -> bool:
 async def load_client(db: AsyncSession, actor: Actor, client_id: uuid.UUID) -> Client | None:
     """The client if the actor may read them, else None (the caller answers 404)."""
     return await db.scalar(select(Client).where(Client.id == client_id, client_scope(actor)))
+
+
+# --- multi-sector cooperation (issue 6) -------------------------------------------------------------
+
+
+def of_responsible_organisation(actor: Actor, client: Client) -> bool:
+    """Staff of the organisation responsible for the client (officers and managers), not county staff
+    who read the client through a cooperation grant."""
+    return actor.sees_own_organisation and client.organisation_id == actor.organisation_id
+
+
+def county_note_scope(actor: Actor) -> ColumnElement[bool]:
+    """A WHERE clause selecting the county notes the actor may read: the author's own organisation
+    always; the organisation responsible for the client only the shared ones; nobody else (not another
+    county, not the interpreters). Readers also scope the client (client_scope), so the notes of a
+    client out of the actor's reach, e.g. after the cooperation ended, stay out of reach as well."""
+    if not actor.has(Permission.CLIENT_READ):
+        return false()
+    own = CountyNote.organisation_id == actor.organisation_id
+    if not actor.sees_own_organisation:
+        return own
+    client = aliased(Client)  # not correlated with a Client the reading query may join
+    responsible = exists(
+        select(client.id).where(
+            client.id == CountyNote.client_id, client.organisation_id == actor.organisation_id
+        )
+    )
+    return or_(own, and_(CountyNote.shared.is_(True), responsible))

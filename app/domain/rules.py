@@ -8,10 +8,13 @@ defaults, not constants buried in code (see RuleSettings).
 from __future__ import annotations
 
 import calendar
+import itertools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from typing import Any
 
 
 def add_months(day: date, months: int) -> date:
@@ -83,6 +86,22 @@ class RuleSettings:
     three_year_warning_days: int = 90
     # A transferred client's plan is reviewed by the receiving authority; the law sets no time limit.
     transfer_review_months: int = 1
+    # --- compensation (§§59–71): what RULES.md does not settle (see the compensation block below) ---
+    # §64: reception preparation is compensated for quota refugees and their families (the seed describes
+    # it in the quota-refugee process); False extends it to every compensated group.
+    reception_preparation_quota_only: bool = True
+    # §68: RULES.md names no period for trafficking victims' special-need services (None: no time limit).
+    trafficking_services_years: int | None = None
+    # Interpretation costs: RULES.md names neither a section nor a period (None: no time limit).
+    interpretation_cost_years: int | None = None
+    # Costs of the category "other" follow the calculated-compensation window (False: never included in a
+    # claim automatically; the officer decides with KEHA).
+    other_costs_in_calculated_window: bool = True
+    # Calculated compensation per day is the yearly rate divided by the days of that calendar year (365 or
+    # 366); a number here divides by it every year instead (e.g. 365).
+    compensation_days_per_year: int | None = None
+    # §70: the worklist warns this many days before a calendar year's claim deadline (our own choice).
+    claim_deadline_warning_days: int = 120
 
 
 MAX_FIRST_PLAN_YEARS = 1  # §23
@@ -260,3 +279,420 @@ def plans_end_allowed(
     beyond that only with a statutory reason for an extension, and by at most two more years."""
     years = MAX_EXTENSION_YEARS if extension_reason else 0
     return ends_on <= plans_latest_end(first_plan_start, years, pause_days, under_25_self_study)
+
+
+# --- Compensation to the municipality (Chapter 8, §§59–71; decree 872/2024) -------------------------
+# Costs and compensation claims (process 3.4.12). Who is within compensation, for which period, and the
+# calculated compensation of a period. The periods count from the first municipality of residence
+# (client.first_residence_on). A window's last_day is the last compensated day: "two years from
+# 1.4.2025" is 1.4.2025–31.3.2027 (compensation_window_ends above gives 1.4.2027, the first day no longer
+# compensated). Who belongs to which group (§2(3–4) as RULES.md summarises it), decided here:
+#   * quota refugees — segment 3 or the permit type quota_refugee — 3 years (§§61–62);
+#   * a family member of a quota refugee — permit type "family ties" and a family link (either way,
+#     any relation) to a quota refugee client — 3 years, like the family they joined;
+#   * international or temporary protection, victims of trafficking, and a family member (permit type
+#     "family ties") linked to one of them — 2 years;
+#   * work, study, EU registration, residence card (EU citizen's family) — not compensated;
+#   * no permit type, the type "other", or "family ties" without such a link — cannot tell (check UMA).
+# Unverified items are RuleSettings parameters (reception_preparation_quota_only,
+# trafficking_services_years, interpretation_cost_years, other_costs_in_calculated_window,
+# compensation_days_per_year, claim_deadline_warning_days).
+
+
+class Basis(StrEnum):
+    """What is compensated: calculated compensation, or an actual cost of a category (the values are those
+    of app.db.costs.CostCategory; this module names them without importing the models)."""
+
+    CALCULATED = "calculated"  # §§61–62
+    SOCIAL_ASSISTANCE = "cost_social_assistance"  # §63
+    RECEPTION_PREPARATION = "cost_reception_preparation"  # §64
+    SPECIAL_COSTS = "cost_special"  # §65
+    TRAFFICKING_VICTIM = "cost_trafficking_victim"  # §68
+    UNACCOMPANIED_MINOR = "cost_unaccompanied_minor"  # §69
+    INTERPRETATION = "cost_interpretation"  # no section in RULES.md
+    OTHER = "cost_other"  # no section
+
+
+BASIS_SECTIONS: dict[Basis, str | None] = {
+    Basis.CALCULATED: "61–62",
+    Basis.SOCIAL_ASSISTANCE: "63",
+    Basis.RECEPTION_PREPARATION: "64",
+    Basis.SPECIAL_COSTS: "65",
+    Basis.TRAFFICKING_VICTIM: "68",
+    Basis.UNACCOMPANIED_MINOR: "69",
+    Basis.INTERPRETATION: None,
+    Basis.OTHER: None,
+}
+
+
+class CompensationGroup(StrEnum):
+    QUOTA_REFUGEE = "quota_refugee"  # and their families: 3 years (§§61–62)
+    PROTECTION = "protection"  # international or temporary protection, and their families: 2 years
+    TRAFFICKING_VICTIM = "trafficking_victim"  # 2 years; special-need services (§68)
+    NOT_COMPENSATED = "not_compensated"  # work, study, EU registration, residence card
+    UNKNOWN = "unknown"
+
+
+class Eligibility(StrEnum):
+    YES = "yes"
+    NO = "no"
+    CANNOT_TELL = "cannot_tell"
+
+
+class Why(StrEnum):
+    """Why a window is closed or cannot be told (the domain names each in a translated message)."""
+
+    NO_FIRST_RESIDENCE = "no_first_residence"
+    NO_PERMIT_TYPE = "no_permit_type"
+    OTHER_PERMIT = "other_permit"
+    FAMILY_LINK_MISSING = "family_link_missing"
+    NOT_COMPENSATED_PERMIT = "not_compensated_permit"
+    NO_DATE_OF_BIRTH = "no_date_of_birth"
+    NOT_UNACCOMPANIED = "not_unaccompanied"
+    NOT_TRAFFICKING_VICTIM = "not_trafficking_victim"
+    NOT_QUOTA_REFUGEE = "not_quota_refugee"
+    NO_SECTION = "no_section"
+    BEFORE_WINDOW = "before_window"
+    AFTER_WINDOW = "after_window"
+    MOVED_AWAY = "moved_away"
+
+
+QUOTA_REFUGEE_SEGMENT = 3
+PROTECTION_PERMITS = frozenset({"international_protection", "temporary_protection"})
+TRAFFICKING_PERMIT = "trafficking_victim"
+FAMILY_PERMIT = "family"
+NOT_COMPENSATED_PERMITS = frozenset({"work", "study", "eu_registration", "residence_card"})
+QUOTA_REFUGEE_YEARS = 3  # §§61–62
+CALCULATED_YEARS = 2  # §§61–62
+SOCIAL_ASSISTANCE_YEARS = 1  # §63
+RECEPTION_PREPARATION_MONTHS = 4  # §64
+RECEPTION_PREPARATION_LONGER_MONTHS = 8  # §64, for a good reason
+SPECIAL_COSTS_YEARS = 10  # §65
+UNACCOMPANIED_UNTIL_AGE = 23  # §69
+
+
+@dataclass(frozen=True)
+class CompensationPerson:
+    """What the compensation rules need to know of a client (no names)."""
+
+    segment: int
+    permit_type: str | None  # a PermitType value
+    first_residence_on: date | None
+    date_of_birth: date | None = None
+    unaccompanied_minor: bool = False
+    # A family link (either way) to a quota refugee client / to a client with international or temporary
+    # protection or a victim of trafficking.
+    family_of_quota_refugee: bool = False
+    family_of_protected: bool = False
+    # The last day the person lived in the municipality, when they moved away or died (calculated
+    # compensation is the municipality of residence's): the end date of such a client relationship.
+    left_on: date | None = None
+
+
+def is_quota_refugee(segment: int, permit_type: str | None) -> bool:
+    """§§61–62: a quota refugee is segment 3 (the reference architecture's quota-refugee path) or holds
+    the permit type quota_refugee."""
+    return segment == QUOTA_REFUGEE_SEGMENT or permit_type == "quota_refugee"
+
+
+def is_protected(permit_type: str | None) -> bool:
+    """§2(3): international or temporary protection, or a victim of trafficking (for the family rule)."""
+    return permit_type in PROTECTION_PERMITS or permit_type == TRAFFICKING_PERMIT
+
+
+def compensation_group(person: CompensationPerson) -> tuple[CompensationGroup, Why | None]:
+    """§§61–62 and §2(3–4): which compensated group the person belongs to, or why it cannot be told.
+    A family member (permit type "family ties") follows the person they joined, known by a family link."""
+    permit = person.permit_type
+    if is_quota_refugee(person.segment, permit):
+        return CompensationGroup.QUOTA_REFUGEE, None
+    if permit in PROTECTION_PERMITS:
+        return CompensationGroup.PROTECTION, None
+    if permit == TRAFFICKING_PERMIT:
+        return CompensationGroup.TRAFFICKING_VICTIM, None
+    if permit == FAMILY_PERMIT:
+        if person.family_of_quota_refugee:
+            return CompensationGroup.QUOTA_REFUGEE, None
+        if person.family_of_protected:
+            return CompensationGroup.PROTECTION, None
+        return CompensationGroup.UNKNOWN, Why.FAMILY_LINK_MISSING
+    if permit in NOT_COMPENSATED_PERMITS:
+        return CompensationGroup.NOT_COMPENSATED, Why.NOT_COMPENSATED_PERMIT
+    if permit is None:
+        return CompensationGroup.UNKNOWN, Why.NO_PERMIT_TYPE
+    return CompensationGroup.UNKNOWN, Why.OTHER_PERMIT
+
+
+@dataclass(frozen=True)
+class Window:
+    """The compensated period of one basis for one person. YES: from first_day to last_day (None: no
+    end); NO and CANNOT_TELL say why."""
+
+    basis: Basis
+    eligibility: Eligibility
+    first_day: date | None = None
+    last_day: date | None = None
+    why: Why | None = None
+
+    @property
+    def section(self) -> str | None:
+        return BASIS_SECTIONS[self.basis]
+
+    def on(self, day: date) -> tuple[Eligibility, Why | None]:
+        """Whether `day` is compensated under this window."""
+        if self.eligibility is not Eligibility.YES:
+            return self.eligibility, self.why
+        if self.first_day is not None and day < self.first_day:
+            return Eligibility.NO, Why.BEFORE_WINDOW
+        if self.last_day is not None and day > self.last_day:
+            return Eligibility.NO, Why.AFTER_WINDOW
+        return Eligibility.YES, None
+
+
+def _years_window(start: date, years: int | None) -> date | None:
+    """The last day of `years` years from `start` (None: no end)."""
+    return None if years is None else add_days(add_years(start, years), -1)
+
+
+def _category_rule(
+    person: CompensationPerson, basis: Basis, group: CompensationGroup, settings: RuleSettings
+) -> Window | None:
+    """A category's own condition on the person, checked before the dates (None: it is met or pends)."""
+    if basis is Basis.UNACCOMPANIED_MINOR and not person.unaccompanied_minor:
+        return Window(basis, Eligibility.NO, why=Why.NOT_UNACCOMPANIED)
+    if basis is Basis.TRAFFICKING_VICTIM and group is not CompensationGroup.TRAFFICKING_VICTIM:
+        if group is CompensationGroup.UNKNOWN and person.permit_type != FAMILY_PERMIT:
+            return None  # the permit type is not known: cannot tell (below)
+        return Window(basis, Eligibility.NO, why=Why.NOT_TRAFFICKING_VICTIM)
+    if (
+        basis is Basis.RECEPTION_PREPARATION
+        and settings.reception_preparation_quota_only
+        and group not in (CompensationGroup.QUOTA_REFUGEE, CompensationGroup.UNKNOWN)
+    ):
+        return Window(basis, Eligibility.NO, why=Why.NOT_QUOTA_REFUGEE)
+    if basis is Basis.OTHER and not settings.other_costs_in_calculated_window:
+        return Window(basis, Eligibility.CANNOT_TELL, why=Why.NO_SECTION)
+    return None
+
+
+def compensation_window(
+    person: CompensationPerson,
+    basis: Basis,
+    settings: RuleSettings | None = None,
+    *,
+    longer_preparation: bool = False,
+) -> Window:
+    """The compensated period of `basis` for the person:
+    §§61–62 calculated compensation 2 years from the first municipality of residence, 3 for quota
+    refugees and their families (ending earlier when the person moved away); §63 social assistance at
+    most 1 year; §64 reception preparation at most 4 months before arrival, 8 for a good reason
+    (`longer_preparation`), up to the arrival day; §65 special costs up to 10 years; §68 trafficking
+    victims' special-need services (RuleSettings.trafficking_services_years); §69 unaccompanied minors
+    until they turn 23; interpretation (RuleSettings.interpretation_cost_years); other costs as
+    calculated compensation (RuleSettings.other_costs_in_calculated_window). A missing first municipality
+    of residence is "cannot tell", never "no"."""
+    settings = settings or RuleSettings()
+    group, why = compensation_group(person)
+    if group is CompensationGroup.NOT_COMPENSATED:
+        return Window(basis, Eligibility.NO, why=why)
+    special = _category_rule(person, basis, group, settings)
+    if special is not None:
+        return special
+    if group is CompensationGroup.UNKNOWN:
+        return Window(basis, Eligibility.CANNOT_TELL, why=why)
+    first = person.first_residence_on
+    if first is None:
+        return Window(basis, Eligibility.CANNOT_TELL, why=Why.NO_FIRST_RESIDENCE)
+    calculated_years = QUOTA_REFUGEE_YEARS if group is CompensationGroup.QUOTA_REFUGEE else CALCULATED_YEARS
+    last: date | None
+    if basis in (Basis.CALCULATED, Basis.OTHER):
+        last = _years_window(first, calculated_years)
+        if basis is Basis.CALCULATED and person.left_on is not None and last is not None:
+            if person.left_on < first:
+                return Window(basis, Eligibility.NO, why=Why.MOVED_AWAY)
+            last = min(last, person.left_on)
+    elif basis is Basis.SOCIAL_ASSISTANCE:
+        last = _years_window(first, SOCIAL_ASSISTANCE_YEARS)
+    elif basis is Basis.RECEPTION_PREPARATION:
+        months = RECEPTION_PREPARATION_LONGER_MONTHS if longer_preparation else RECEPTION_PREPARATION_MONTHS
+        return Window(basis, Eligibility.YES, add_months(first, -months), first)
+    elif basis is Basis.SPECIAL_COSTS:
+        last = _years_window(first, SPECIAL_COSTS_YEARS)
+    elif basis is Basis.TRAFFICKING_VICTIM:
+        last = _years_window(first, settings.trafficking_services_years)
+    elif basis is Basis.UNACCOMPANIED_MINOR:
+        if person.date_of_birth is None:
+            return Window(basis, Eligibility.CANNOT_TELL, why=Why.NO_DATE_OF_BIRTH)
+        last = add_days(add_years(person.date_of_birth, UNACCOMPANIED_UNTIL_AGE), -1)
+    else:  # interpretation
+        last = _years_window(first, settings.interpretation_cost_years)
+    if last is not None and last < first:
+        return Window(basis, Eligibility.NO, why=Why.AFTER_WINDOW)
+    return Window(basis, Eligibility.YES, first, last)
+
+
+def compensation_windows(person: CompensationPerson, settings: RuleSettings | None = None) -> list[Window]:
+    """Every basis's window, in the order of the sections (§64 with the four-month limit)."""
+    return [compensation_window(person, basis, settings) for basis in Basis]
+
+
+def eligible_on(
+    person: CompensationPerson,
+    basis: Basis,
+    day: date,
+    settings: RuleSettings | None = None,
+    *,
+    longer_preparation: bool = False,
+) -> tuple[Eligibility, Why | None]:
+    """Whether `day` is compensated for the person under `basis` (see compensation_window)."""
+    return compensation_window(person, basis, settings, longer_preparation=longer_preparation).on(day)
+
+
+# Calculated compensation (§61, decree 872/2024): euros per year, paid per day in the window, by the age
+# on each day; an adult gets the first-year supplement in the first 12 months of the window.
+RATE_UNDER_7 = "rate_under_7"  # values of app.db.costs.RateKind
+RATE_7_AND_OVER = "rate_7_and_over"
+RATE_FIRST_YEAR_ADULT = "rate_first_year_adult"
+BASE_RATES = (RATE_UNDER_7, RATE_7_AND_OVER)
+CHILD_RATE_AGE = 7
+ADULT_AGE = 18
+FIRST_YEAR_MONTHS = 12
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Rate:
+    kind: str  # RATE_UNDER_7, RATE_7_AND_OVER or RATE_FIRST_YEAR_ADULT
+    valid_from: date
+    amount_per_year: Decimal
+
+
+@dataclass(frozen=True)
+class CalculatedLine:
+    """Days of one calendar year at one rate (one rate row of one kind), consecutive."""
+
+    activity_year: int
+    rate_kind: str
+    rate: Decimal  # euros per year
+    rate_valid_from: date
+    first_day: date
+    last_day: date
+    days: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Calculation:
+    lines: list[CalculatedLine]
+    days: int  # days of the period within the window
+    days_without_rate: int  # days no rate row covers (nothing is calculated for them)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal("0.00"))
+
+
+def days_in_year(year: int, settings: RuleSettings | None = None) -> int:
+    settings = settings or RuleSettings()
+    return settings.compensation_days_per_year or (366 if calendar.isleap(year) else 365)
+
+
+def pro_rata(rate_per_year: Decimal, days: int, year: int, settings: RuleSettings | None = None) -> Decimal:
+    """§61: a yearly rate for `days` days of `year`, to the cent (half up)."""
+    return (rate_per_year * days / days_in_year(year, settings)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def rate_on(rates: Sequence[Rate], kind: str, day: date) -> Rate | None:
+    """The rate of `kind` in force on `day`: the row with the latest valid_from on or before it."""
+    valid = [r for r in rates if r.kind == kind and r.valid_from <= day]
+    return max(valid, key=lambda r: r.valid_from) if valid else None
+
+
+def calculated_compensation(
+    window: Window,
+    date_of_birth: date,
+    period_first: date,
+    period_last: date,
+    rates: Sequence[Rate],
+    settings: RuleSettings | None = None,
+) -> Calculation:
+    """§61 and decree 872/2024: the calculated compensation of the days of [period_first, period_last]
+    inside the (YES) calculated-compensation window, per calendar year and rate: the under-7 or the
+    7-and-over rate by the age on each day (a birthday splits the period), plus the first-year supplement
+    for each day an adult (18 or over) is in the first 12 months of the window; the rate row in force on
+    each day (a new row splits the period). Each line is rate × days / days of its year, rounded to the
+    cent half up."""
+    if window.eligibility is not Eligibility.YES or window.first_day is None:
+        return Calculation([], 0, 0)
+    start = max(window.first_day, period_first)
+    end = period_last if window.last_day is None else min(window.last_day, period_last)
+    if start > end:
+        return Calculation([], 0, 0)
+    after = add_days(end, 1)
+    seventh, adult = add_years(date_of_birth, CHILD_RATE_AGE), add_years(date_of_birth, ADULT_AGE)
+    first_year_ends = add_months(window.first_day, FIRST_YEAR_MONTHS)  # the first day after it
+    cuts = {start, after, seventh, adult, first_year_ends, *(r.valid_from for r in rates)}
+    cuts.update(date(year, 1, 1) for year in range(start.year + 1, end.year + 1))
+    points = sorted(c for c in cuts if start <= c <= after)
+    spans: dict[tuple[int, str, date], list[Any]] = {}  # (year, kind, valid_from) → [rate, first, last, days]
+    missing = 0
+    for a, following in itertools.pairwise(points):
+        days = following.toordinal() - a.toordinal()
+        kinds = [RATE_7_AND_OVER if a >= seventh else RATE_UNDER_7]
+        if adult <= a < first_year_ends:
+            kinds.append(RATE_FIRST_YEAR_ADULT)
+        found = [rate_on(rates, kind, a) for kind in kinds]
+        if any(rate is None for rate in found):
+            missing += days
+        for rate in found:
+            if rate is None:
+                continue
+            key = (a.year, rate.kind, rate.valid_from)
+            if key in spans:
+                spans[key][2] = add_days(following, -1)
+                spans[key][3] += days
+            else:
+                spans[key] = [rate.amount_per_year, a, add_days(following, -1), days]
+    order = {RATE_UNDER_7: 0, RATE_7_AND_OVER: 0, RATE_FIRST_YEAR_ADULT: 1}
+    lines = [
+        CalculatedLine(
+            year, kind, amount, valid_from, first, last, days, pro_rata(amount, days, year, settings)
+        )
+        for (year, kind, valid_from), (amount, first, last, days) in spans.items()
+    ]
+    lines.sort(key=lambda line: (line.activity_year, order[line.rate_kind], line.first_day))
+    return Calculation(lines, after.toordinal() - start.toordinal(), missing)
+
+
+def uncovered(first: date, last: date, covered: Iterable[tuple[date, date]]) -> list[tuple[date, date]]:
+    """The parts of [first, last] outside every covered (first, last) range: the days of a period not yet
+    in another claim, so that no day is claimed twice."""
+    parts: list[tuple[date, date]] = []
+    cursor = first
+    for a, b in sorted(covered):
+        if b < cursor or a > last:
+            continue
+        if a > cursor:
+            parts.append((cursor, add_days(a, -1)))
+        cursor = max(cursor, add_days(b, 1))
+        if cursor > last:
+            return parts
+    if cursor <= last:
+        parts.append((cursor, last))
+    return parts
+
+
+def claim_deadline_of_year(activity_year: int) -> date:
+    """§70: the claim for a calendar year's activity reaches KEHA at the latest two years after the end
+    of that year (claim_deadline for a day)."""
+    return date(activity_year + 2, 12, 31)
+
+
+def claim_years_warned(on: date, settings: RuleSettings | None = None) -> range:
+    """§70: the calendar years whose claim deadline has not passed on `on` but falls within
+    RuleSettings.claim_deadline_warning_days (120 unless configured): the worklist warns of what of them
+    is not yet in a sent claim. Years whose deadline passed are left out: nothing can be claimed."""
+    settings = settings or RuleSettings()
+    horizon = add_days(on, settings.claim_deadline_warning_days)
+    latest = horizon.year - 2 if (horizon.month, horizon.day) == (12, 31) else horizon.year - 3
+    return range(on.year - 2, latest + 1)

@@ -21,10 +21,11 @@ from sqlalchemy.orm import aliased
 
 from app.db.assessment import Assessment, AssessmentStatus, PlanNeed
 from app.db.client import Client, ClientStatus
+from app.db.contracts import Contract
 from app.db.organisation import Role, Staff, StaffRole
 from app.db.plan import ClientTransfer, IntegrationPlan, PlanService, PlanServiceStatus, PlanStatus
-from app.domain import rules
-from app.domain.policy import Actor
+from app.domain import compensation, contracts, rules
+from app.domain.policy import Actor, Permission
 
 
 class Kind(StrEnum):
@@ -37,6 +38,8 @@ class Kind(StrEnum):
     REVIEW_DUE = "review_due"
     PLAN_ENDING = "plan_ending"
     TRANSFER_REVIEW = "transfer_review"
+    CONTRACT_ENDING = "contract_ending"  # not a client's: a contract to renew or let end (service 11)
+    COMPENSATION_CLAIM = "compensation_claim"  # a year's compensation not yet claimed (§70)
 
 
 # The rule behind each kind (None: the law sets no time, the target is the municipality's own).
@@ -48,6 +51,8 @@ SECTIONS: dict[Kind, str | None] = {
     Kind.REVIEW_DUE: "22",
     Kind.PLAN_ENDING: "23",
     Kind.TRANSFER_REVIEW: None,
+    Kind.CONTRACT_ENDING: None,
+    Kind.COMPENSATION_CLAIM: "70",
 }
 
 UNASSIGNED = "unassigned"  # the team view's filter value for clients with no responsible officer
@@ -56,9 +61,9 @@ UNASSIGNED = "unassigned"  # the team view's filter value for clients with no re
 @dataclass(frozen=True)
 class Item:
     kind: Kind
-    client_id: uuid.UUID
-    client_name: str
-    officer_id: uuid.UUID | None  # the client's responsible officer
+    client_id: uuid.UUID | None  # None for an item that is no client's (contract_ending)
+    client_name: str  # contract_ending: the contract's subject and provider
+    officer_id: uuid.UUID | None  # the client's responsible officer (the contract's responsible person)
     due: date
     overdue: bool
     link: str
@@ -333,15 +338,80 @@ async def _transfer_reviews(
     ]
 
 
+async def _contracts_ending(
+    db: AsyncSession, actor: Actor, on: date, owner: ColumnElement[bool] | None
+) -> list[Item]:
+    """Contracts of the organisation in their renewal notice period with no decision recorded yet
+    (app.domain.contracts.reminder_due); `owner` narrows by the contract's responsible person."""
+    if not actor.has(Permission.CONTRACTS):
+        return []
+    rows = await db.execute(
+        select(
+            Contract.id,
+            Contract.subject,
+            Contract.provider_name,
+            Contract.responsible_staff_id,
+            Contract.ends_on,
+        ).where(
+            Contract.organisation_id == actor.organisation_id,
+            contracts.reminder_due(db, on),
+            owner if owner is not None else true(),
+        )
+    )
+    return [
+        Item(
+            kind=Kind.CONTRACT_ENDING,
+            client_id=None,
+            client_name=f"{row.subject} – {row.provider_name}",
+            officer_id=row.responsible_staff_id,
+            due=row.ends_on,
+            overdue=rules.is_overdue(row.ends_on, on),
+            link=f"/officer/contracts/{row.id}#renewal",
+        )
+        for row in rows
+    ]
+
+
+async def _compensation_unclaimed(
+    db: AsyncSession,
+    actor: Actor,
+    owner: ColumnElement[bool] | None,
+    on: date,
+    settings: rules.RuleSettings,
+) -> list[Item]:
+    """§70: a client's costs or calculated compensation of a calendar year not yet in a sent claim, when
+    that year's claim deadline (two years after its end) is within
+    RuleSettings.claim_deadline_warning_days; ended relationships too (their compensation is still to be
+    claimed). One query (app.domain.compensation.unclaimed_years); `count` is the number of costs."""
+    if not actor.has(Permission.COMPENSATION):
+        return []
+    found = await compensation.unclaimed_years(db, actor.organisation_id, owner, on, settings)
+    return [
+        Item(
+            kind=Kind.COMPENSATION_CLAIM,
+            client_id=u.client_id,
+            client_name=f"{u.last_name}, {u.first_names}",
+            officer_id=u.responsible_officer_id,
+            due=rules.claim_deadline_of_year(u.year),
+            overdue=rules.is_overdue(rules.claim_deadline_of_year(u.year), on),
+            link=f"/officer/clients/{u.client_id}#compensation",
+            count=u.costs,
+        )
+        for u in found
+    ]
+
+
 async def collect(
     db: AsyncSession,
     actor: Actor,
     on: date,
     owner: ColumnElement[bool] | None = None,
     settings: rules.RuleSettings | None = None,
+    contract_owner: ColumnElement[bool] | None = None,
 ) -> list[Item]:
     """Every item of the actor's organisation's active clients (narrowed by `owner`, a clause on the
-    client's responsible officer): one query per kind, whatever the number of clients."""
+    client's responsible officer): one query per kind, whatever the number of clients. Contracts ending
+    are narrowed by `contract_owner`, the same on the contract's responsible person."""
     settings = settings or rules.RuleSettings()
     if not actor.sees_own_organisation:
         return []
@@ -358,6 +428,8 @@ async def collect(
         *await _reviews_due(db, scope, on),
         *await _plans_ending(db, scope, on),
         *await _transfer_reviews(db, scope, actor.organisation_id, on, settings),
+        *await _contracts_ending(db, actor, on, contract_owner),
+        *await _compensation_unclaimed(db, actor, owner, on, settings),
     ]
 
 
@@ -375,6 +447,9 @@ async def personal(db: AsyncSession, actor: Actor, on: date) -> Personal:
         actor,
         on,
         or_(Client.responsible_officer_id == actor.staff_id, Client.responsible_officer_id.is_(None)),
+        contract_owner=or_(
+            Contract.responsible_staff_id == actor.staff_id, Contract.responsible_staff_id.is_(None)
+        ),
     )
     return Personal(
         mine=group(i for i in items if i.officer_id == actor.staff_id),

@@ -11,6 +11,7 @@ Payload keys read here (written by the code that queues the notification through
   appointment_booked / _changed / _cancelled / _reminder: ``appointment_id``
   new_message: ``thread_id`` (optional)
   stakeholder_message: ``stakeholder_message_id``
+  guidance_answer: ``question_id`` (e-mail only, to the address the visitor gave)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import i18n
 from app.db.appointment import Appointment, AppointmentClient, AppointmentStatus
 from app.db.client import Client
+from app.db.knowledge import GuidanceQuestion
 from app.db.messaging import StakeholderMessage
 from app.db.organisation import Organisation, Staff
 from app.db.outbox import NotificationKind, OutboxMessage
@@ -56,6 +58,7 @@ APP_PATHS = {
     NotificationKind.APPOINTMENT_CANCELLED: "/me/appointments",
     NotificationKind.APPOINTMENT_REMINDER: "/me/appointments",
     NotificationKind.STAKEHOLDER: "/me/",
+    NotificationKind.GUIDANCE_ANSWER: "/me/",  # e-mail only: a visitor of /guidance has no app
 }
 
 
@@ -212,6 +215,14 @@ async def render_email(
         reply_to = sender.email if sender else None
         with in_locale(locale):
             content = _stakeholder_email(message, organisation.name if organisation else "")
+    elif row.kind == NotificationKind.GUIDANCE_ANSWER:
+        question_id = _uuid(row.payload, "question_id")
+        question = await db.get(GuidanceQuestion, question_id) if question_id else None
+        if question is None or not question.answer:
+            raise Moot("question_gone")
+        organisation = await db.get(Organisation, question.organisation_id)
+        with in_locale(locale):
+            content = _guidance_answer_email(question, organisation.name if organisation else "", settings)
     else:
         with in_locale(locale):
             content = _message_email(settings)
@@ -301,6 +312,24 @@ def _stakeholder_email(message: StakeholderMessage, organisation: str) -> _Email
         subject=message.subject,
         paragraphs=paragraphs,
         footer=[_("Sent by %(organisation)s through Kotopolku.") % {"organisation": organisation}],
+    )
+
+
+def _guidance_answer_email(
+    question: GuidanceQuestion, organisation: str, settings: Settings
+) -> _EmailContent:
+    """The answer to a visitor's anonymous question: the question, the answer, where to read more."""
+    answer = [p.strip() for p in (question.answer or "").replace("\r\n", "\n").split("\n\n") if p.strip()]
+    return _EmailContent(
+        subject=_("Answer to your question"),
+        paragraphs=[_("You asked the guidance service:"), question.text, _("Our answer:"), *answer],
+        action=(_("Read more guidance"), settings.public_url + "/guidance/"),
+        footer=[
+            _("Sent by %(organisation)s through Kotopolku.") % {"organisation": organisation},
+            _(
+                "Your e-mail address is deleted once this answer has been sent. Please do not reply to this message."
+            ),
+        ],
     )
 
 

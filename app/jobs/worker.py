@@ -66,6 +66,7 @@ from app.db.outbox import (
     PushSubscription,
 )
 from app.domain.outbox import after_quiet_hours
+from app.jobs import daily
 from app.jobs.channels import (
     DeliveryError,
     EmailSender,
@@ -101,6 +102,7 @@ class WorkerOptions:
     max_delay: timedelta = timedelta(hours=1)
     poll_interval: float = 2.0  # seconds between looks when nothing is due
     send_timeout: float = 30.0
+    daily_interval: float = 3600.0  # seconds between checks for daily jobs (app/jobs/daily.py); 0: none
 
 
 def retry_delay(attempts: int, options: WorkerOptions, rng: random.Random | None = None) -> timedelta:
@@ -237,7 +239,14 @@ class Worker:
         """Deliver until `stop` is set; a batch in progress is finished first."""
         log.info("outbox worker %s started", self.id)
         failures = 0
+        daily_jobs: asyncio.Task[None] | None = None
+        next_daily = 0.0
         while not stop.is_set():
+            # Daily jobs beside the deliveries (a long one never holds up notifications).
+            if self.options.daily_interval and time.monotonic() >= next_daily:
+                next_daily = time.monotonic() + self.options.daily_interval
+                if daily_jobs is None or daily_jobs.done():
+                    daily_jobs = asyncio.create_task(self._daily_jobs(), name="daily-jobs")
             claimed = 0
             try:
                 counts = await self.run_batch()
@@ -253,7 +262,17 @@ class Worker:
                 continue  # probably more due
             with suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=wait)
+        if daily_jobs is not None and not daily_jobs.done():
+            daily_jobs.cancel()  # its finished batches are committed; the job continues tomorrow
+            with suppress(asyncio.CancelledError):
+                await daily_jobs
         log.info("outbox worker %s stopped", self.id)
+
+    async def _daily_jobs(self) -> None:
+        try:
+            await daily.run_due(self.sessions, utcnow())
+        except Exception as exc:  # the database is away, say: the next hourly check tries again
+            log.warning("daily jobs: check failed (%s)", type(exc).__name__)
 
     async def drain(self) -> Counts:
         """Deliver everything due now (retries that come due meanwhile included), then return."""

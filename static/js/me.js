@@ -1,4 +1,5 @@
-// The migrant app (/me/): read aloud, Web Push, the service worker and the offline page.
+// The migrant app (/me/) and the public guidance pages (/guidance/): read aloud, Web Push, the service
+// workers and the offline pages.
 // No inline scripts anywhere (the Content-Security-Policy forbids them). Translated strings come from the
 // page: #kp-strings (the layout), the push section's and the offline page's data- attributes, and the
 // server's JSON answers; the English fallbacks below are only for a page that lacks them.
@@ -259,7 +260,14 @@
 
   // --- the service worker and the offline copies ----------------------------------------------
 
-  const inApp = window.location.pathname.startsWith("/me/");
+  // The migrant app keeps the signed-in client's pages; the public guidance pages (no personal data)
+  // keep the articles read. Each has its own worker and scope.
+  const WORKERS = [
+    { path: "/me/", script: "/me/sw.js" },
+    { path: "/guidance/", script: "/guidance/sw.js" },
+  ];
+  const worker = WORKERS.find((w) => window.location.pathname.startsWith(w.path)) || null;
+  const inApp = Boolean(worker) && worker.path === "/me/";
   const workerSupported = "serviceWorker" in navigator && window.isSecureContext;
 
   function cacheKey() {
@@ -275,8 +283,9 @@
   }
 
   function registerWorker() {
-    if (!workerSupported || !inApp) return;
-    navigator.serviceWorker.register("/me/sw.js", { scope: "/me/" }).catch(() => { /* the app works without it */ });
+    if (!workerSupported || !worker) return;
+    navigator.serviceWorker.register(worker.script, { scope: worker.path }).catch(() => { /* the pages work without it */ });
+    if (!inApp) return;
     const key = cacheKey();
     // Whose copies may stay: the worker deletes every other client's (a phone handed over).
     if (key) tellWorker({ type: "client", key: key, lang: uiLang() });
@@ -328,8 +337,9 @@
     const none = box.querySelector("[data-offline-none]");
     if (!list || !("caches" in window)) { if (none) none.hidden = false; return; }
     const entries = [];
+    const prefix = box.dataset.cachePrefix || "kp-pages-";
     for (const name of await caches.keys()) {
-      if (!name.startsWith("kp-pages-")) continue;
+      if (!name.startsWith(prefix)) continue;
       const cache = await caches.open(name);
       for (const request of await cache.keys()) {
         const url = new URL(request.url);

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import io
 import re
 import uuid
 from collections.abc import Callable, Mapping
@@ -66,8 +67,19 @@ from app.db.client import (
     FamilyLink,
     FamilyRelation,
     HealthInformation,
+    PermitType,
 )
 from app.db.client_app import ClientInvitation, ClientPasskey, ClientSession, PlanTextTranslation
+from app.db.contracts import Contract, ContractAttachment, ContractKind
+from app.db.cooperation import (
+    ApiAccessToken,
+    ApiClient,
+    CooperationStatus,
+    CountyCooperation,
+    CountyNote,
+    CountyNoteTopic,
+)
+from app.db.costs import ClaimLine, ClaimStatus, CompensationClaim, Cost, CostCategory
 from app.db.messaging import (
     AuthorKind,
     GroupKind,
@@ -97,6 +109,7 @@ from app.db.plan import (
     ClientTransfer,
     FamilyOverview,
     FamilyOverviewMember,
+    GoalAttainment,
     GoalKind,
     GoalType,
     IntegrationPlan,
@@ -117,11 +130,16 @@ from app.db.programme import (
     ProgrammeServiceText,
     ServiceType,
 )
+from app.db.quality import QuestionKind, Survey, SurveyAudience, SurveyQuestion
+from app.db.retention import RetentionHold
+from app.domain import api_clients, uploads
 from app.domain.appointments import at_local
 from app.domain.forms import today
 from app.domain.plans import content_of
 from app.domain.policy import Permission
 from app.domain.translations import content_hash
+from app.routes.api_v1 import bearer_guard
+from app.settings import Settings
 from app.web import client_guard, staff_guard
 from tests.conftest import PASSWORD, csrf_token, post, sign_in
 
@@ -143,10 +161,19 @@ EXPECTED_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CALENDAR,
             Permission.MESSAGES,
             Permission.TRANSLATION_WORK,
+            Permission.CONTRACTS,
+            Permission.COMPENSATION,
+            Permission.KNOWLEDGE_EDIT,
         }
     ),
     Role.MANAGER: frozenset(
         {
+            Permission.KNOWLEDGE_EDIT,
+            Permission.CONTRACTS,
+            Permission.COMPENSATION,
+            Permission.REPORTS,
+            Permission.QUALITY_MANAGE,
+            Permission.RETENTION,
             Permission.CLIENT_READ,
             Permission.CLIENT_ACCESS_HISTORY,
             Permission.AUDIT_SEARCH,
@@ -158,7 +185,12 @@ EXPECTED_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.ADMINISTRATOR: frozenset({Permission.STAFF_MANAGE}),
     Role.COUNTY_TEAM_MEMBER: frozenset(
-        {Permission.CLIENT_READ, Permission.HEALTH_READ, Permission.PROGRAMME_READ}
+        {
+            Permission.CLIENT_READ,
+            Permission.HEALTH_READ,
+            Permission.PROGRAMME_READ,
+            Permission.COOPERATION_INBOX,
+        }
     ),
     Role.INTERPRETER: frozenset({Permission.CALENDAR, Permission.TRANSLATION_WORK}),
 }
@@ -261,6 +293,29 @@ class Target:
     client_passkey_name: str  # client_id's passkey in the app (their phone)
     plan_translation_id: uuid.UUID  # the plan's rationale in Arabic: machine output, not checked yet
     plan_translation_text: str
+    # Issue 6: the county's cooperation, system clients, contracts, costs and claims, surveys and retention
+    # (see _county_cooperation() and _back_office()).
+    county_id: uuid.UUID  # the county client_id's cooperation is with (A: the county actor's own county)
+    cooperation_id: uuid.UUID  # client_id's accepted cooperation (A: the county actor responsible, granted)
+    cooperation_request_id: uuid.UUID  # related_client_id's request to the same county, not answered yet
+    declinable_request_id: uuid.UUID  # another client's request to it (B: cooperation_request_id)
+    county_member_id: uuid.UUID  # the county team member taking part (A: the county actor)
+    county_note: str  # the county's note on client_id (A: shared with the organisation; B: not shared)
+    api_client_id: uuid.UUID  # a system client of the organisation's (the county API of service 18)
+    api_client_name: str
+    contract_id: uuid.UUID  # a housing lease for client_id, with a PDF attachment stored on disk
+    contract_subject: str
+    contract_provider: str
+    attachment_id: uuid.UUID
+    attachment_text: str  # what the attached PDF says
+    cost_id: uuid.UUID  # a cost of client_id, in no claim
+    invoice_reference: str
+    claim_id: uuid.UUID  # a draft compensation claim whose period holds the costs' dates
+    survey_id: uuid.UUID  # an inactive feedback survey with one question
+    survey_name: str
+    hold_id: uuid.UUID  # a retention hold on client_id, in force
+    hold_reason: str
+    goal_ids: tuple[uuid.UUID, ...] = ()  # the plan's goals as saved now (kept current by fresh())
     language: str = "sv"
     # The version each form posts back, by the field naming the record (see VERSIONED and fresh()).
     versions: Mapping[str, int] = field(default_factory=dict)
@@ -285,9 +340,18 @@ class Target:
             db.scalar(select(ContactPreference.version).where(ContactPreference.client_id == self.client_id))
             or 0
         )
+        # Ending the plan records how each of its goals was attained (the goals the plan has now).
+        goals = tuple(
+            db.scalars(
+                select(PlanGoal.id).where(PlanGoal.plan_id == self.plan_id).order_by(PlanGoal.position)
+            )
+        )
         db.rollback()
         return dataclasses.replace(
-            self, versions=versions, presented_version_id=presented or self.presented_version_id
+            self,
+            versions=versions,
+            presented_version_id=presented or self.presented_version_id,
+            goal_ids=goals,
         )
 
     def nonexistent(self) -> Target:
@@ -326,6 +390,17 @@ class Target:
             stakeholder_message_id=uuid.uuid4(),
             invitation_id=uuid.uuid4(),
             plan_translation_id=uuid.uuid4(),
+            cooperation_id=uuid.uuid4(),
+            cooperation_request_id=uuid.uuid4(),
+            declinable_request_id=uuid.uuid4(),
+            api_client_id=uuid.uuid4(),
+            contract_id=uuid.uuid4(),
+            attachment_id=uuid.uuid4(),
+            cost_id=uuid.uuid4(),
+            claim_id=uuid.uuid4(),
+            survey_id=uuid.uuid4(),
+            hold_id=uuid.uuid4(),
+            goal_ids=tuple(uuid.uuid4() for _ in self.goal_ids),
         )
 
 
@@ -353,6 +428,14 @@ VERSIONED: dict[str, Any] = {
     "group_text_id": GroupMessageText,
     "contact_id": StakeholderContact,
     "plan_translation_id": PlanTextTranslation,
+    "cooperation_id": CountyCooperation,
+    "cooperation_request_id": CountyCooperation,
+    "declinable_request_id": CountyCooperation,
+    "contract_id": Contract,
+    "cost_id": Cost,
+    "claim_id": CompensationClaim,
+    "survey_id": Survey,
+    "hold_id": RetentionHold,
 }
 
 
@@ -410,6 +493,17 @@ class World:
             # Issue 4: B's client's phone in the app and B's plan in Arabic.
             other.client_passkey_name,
             other.plan_translation_text,
+            # Issue 6: B's county note (not shared even with B), the county member taking part for B's
+            # client, B's system client, contract and its attachment, cost, survey and retention hold.
+            other.county_note,
+            B_COUNTY_MEMBER,
+            other.api_client_name,
+            other.contract_subject,
+            other.contract_provider,
+            B_ATTACHMENT_TEXT,
+            other.invoice_reference,
+            other.survey_name,
+            other.hold_reason,
         )
         programme = (other.programme_name, other.translation_name, other.period_note)
         # B's second client is granted to the county team member, and only to them; the grant also
@@ -925,6 +1019,208 @@ def _client_app(
     }
 
 
+# B's texts of issue 6 that have no field of their own in Target (all of them secrets).
+B_COUNTY_MEMBER = "Dagmar Vierasmaakunta"  # the county member who takes part for B's client (county D)
+B_ATTACHMENT_TEXT = "Salainen liitesivu B"  # what B's contract attachment says
+A_ATTACHMENT_TEXT = "Oma liitesivu A"
+
+
+def _pdf(text: str) -> bytes:
+    """A small, real PDF (a catalogue and nothing else) whose comment line says `text`."""
+    return (
+        b"%PDF-1.7\n% " + text.encode() + b"\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
+        b"trailer\n<< /Root 1 0 R >>\n%%EOF\n"
+    )
+
+
+def _county_cooperation(
+    db: Session,
+    person: Client,
+    sibling: Client,
+    third: Client | None,
+    officer: Staff,
+    county: Organisation,
+    member: Staff,
+    texts: Mapping[str, str],
+) -> dict[str, Any]:
+    """Multi-sector cooperation (services 6 and 18): the client's accepted cooperation with the county,
+    the county member named responsible and granted the client's basic data, and a note of theirs on the
+    client (shared with the responsible organisation, or not); the sibling's request to the same county
+    and, if given, a third client's, both unanswered. Each with the client's sharing consent, as a request
+    records it."""
+    earlier = utcnow() - timedelta(days=14)
+
+    def cooperation(client: Client, **fields: Any) -> CountyCooperation:
+        consent = Consent(
+            client_id=client.id,
+            purpose=ConsentPurpose.WELLBEING_COUNTY_SHARING,
+            given=True,
+            decided_on=today() - timedelta(days=14),
+            recorded_by_id=officer.id,
+        )
+        db.add(consent)
+        db.flush()
+        record = CountyCooperation(
+            client_id=client.id,
+            organisation_id=client.organisation_id,
+            county_id=county.id,
+            reason="Mielenterveyspalvelujen tarve",
+            consent_id=consent.id,
+            requested_by_id=officer.id,
+            requested_at=earlier,
+            **fields,
+        )
+        db.add(record)
+        db.flush()
+        return record
+
+    accepted = cooperation(
+        person,
+        status=CooperationStatus.ACCEPTED,
+        decided_by_id=member.id,
+        decided_at=earlier + timedelta(days=2),
+        responsible_staff_id=member.id,
+        contact_details="puh. 029 123 4567",
+    )
+    request = cooperation(sibling, status=CooperationStatus.REQUESTED)
+    declinable = cooperation(third, status=CooperationStatus.REQUESTED) if third else request
+    db.add_all(
+        [
+            ClientAccessGrant(
+                client_id=person.id,
+                staff_id=member.id,
+                category=DataCategory.BASIC,
+                granted_by_id=member.id,
+                reason=accepted.reason,
+                cooperation_id=accepted.id,
+            ),
+            CountyNote(
+                client_id=person.id,
+                organisation_id=county.id,
+                author_id=member.id,
+                cooperation_id=accepted.id,
+                topic=CountyNoteTopic.SOCIAL_HEALTH,
+                shared=texts["note_shared"] == "yes",
+                text=texts["county_note"],
+            ),
+        ]
+    )
+    db.commit()
+    return {
+        "county_id": county.id,
+        "county_member_id": member.id,
+        "cooperation_id": accepted.id,
+        "cooperation_request_id": request.id,
+        "declinable_request_id": declinable.id,
+        "county_note": texts["county_note"],
+    }
+
+
+def _back_office(
+    db: Session, settings: Settings, person: Client, officer: Staff, texts: Mapping[str, str]
+) -> dict[str, Any]:
+    """The organisation's own records of issue 6: a system client of the county API, a housing lease for
+    the client with a PDF attached (stored through app.domain.uploads, so the file is on disk), a cost of
+    the client's that the compensation rules accept (social assistance in the first year) and a draft claim
+    whose period holds it, an inactive survey with one question, and a retention hold on the client."""
+    organisation_id = person.organisation_id
+    on = today()
+    system = ApiClient(
+        organisation_id=organisation_id,
+        name=texts["api_client_name"],
+        client_key="kp-" + uuid.uuid4().hex,
+        secret_hash=api_clients.hash_secret(api_clients.new_secret()),
+        created_by_id=officer.id,
+    )
+    contract = Contract(
+        organisation_id=organisation_id,
+        kind=ContractKind.HOUSING_LEASE,
+        subject=texts["contract_subject"],
+        provider_name=texts["contract_provider"],
+        starts_on=on - timedelta(days=200),
+        ends_on=on + timedelta(days=400),
+        value=Decimal("9600.00"),
+        renewal_notice_days=90,
+        responsible_staff_id=officer.id,
+        client_id=person.id,
+    )
+    cost = Cost(
+        organisation_id=organisation_id,
+        client_id=person.id,
+        category=CostCategory.SOCIAL_ASSISTANCE,
+        amount=Decimal("245.50"),
+        incurred_on=on - timedelta(days=10),
+        accounting_code="4310",
+        invoice_reference=texts["invoice_reference"],
+        recorded_by_id=officer.id,
+    )
+    claim = CompensationClaim(
+        organisation_id=organisation_id,
+        period_start=on - timedelta(days=60),
+        period_end=on,
+        status=ClaimStatus.DRAFT,
+        created_by_id=officer.id,
+    )
+    survey = Survey(
+        organisation_id=organisation_id,
+        name=texts["survey_name"],
+        audience=SurveyAudience.APPOINTMENT,
+        active=False,
+    )
+    hold = RetentionHold(
+        client_id=person.id,
+        reason=texts["hold_reason"],
+        placed_by_id=officer.id,
+        placed_at=utcnow() - timedelta(days=3),
+    )
+    db.add_all([system, contract, cost, claim, survey, hold])
+    db.flush()
+    stored = uploads.store(settings, io.BytesIO(_pdf(texts["attachment_text"])), "vuokrasopimus.pdf")
+    attachment = ContractAttachment(
+        contract_id=contract.id,
+        filename=stored.filename,
+        content_type=stored.content_type,
+        size_bytes=stored.size_bytes,
+        sha256=stored.sha256,
+        storage_name=stored.storage_name,
+        uploaded_by_id=officer.id,
+    )
+    db.add_all(
+        [
+            attachment,
+            SurveyQuestion(
+                survey_id=survey.id,
+                position=1,
+                kind=QuestionKind.RATING,
+                texts={"fi": "Oliko tapaamisesta apua?"},
+            ),
+        ]
+    )
+    db.commit()
+    return {
+        "api_client_id": system.id,
+        "api_client_name": texts["api_client_name"],
+        "contract_id": contract.id,
+        "contract_subject": texts["contract_subject"],
+        "contract_provider": texts["contract_provider"],
+        "attachment_id": attachment.id,
+        "attachment_text": texts["attachment_text"],
+        "cost_id": cost.id,
+        "invoice_reference": texts["invoice_reference"],
+        "claim_id": claim.id,
+        "survey_id": survey.id,
+        "survey_name": texts["survey_name"],
+        "hold_id": hold.id,
+        "hold_reason": texts["hold_reason"],
+    }
+
+
+@pytest.fixture(scope="module")
+def settings(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The app and the factory store contract attachments (issue 6) in a directory of this module's own."""
+    return dataclasses.replace(settings, attachments_dir=tmp_path_factory.mktemp("attachments"))
+
+
 def build_world(factory: Any, db: Session) -> World:
     home = factory.organisation("Kunta A", OrganisationType.MUNICIPALITY)
     homes = {
@@ -947,6 +1243,10 @@ def build_world(factory: Any, db: Session) -> World:
     colleague.full_name = "Aleksi Omakollega"
     officer_b = factory.staff(other, Role.INTEGRATION_OFFICER, email="bertil.vieras@kunta-b.example")
     officer_b.full_name = "Bertil Vierasvirkailija"
+    # B's clients' county: another county than the county actor's.
+    other_county = factory.organisation("Hyvinvointialue D", OrganisationType.WELLBEING_COUNTY)
+    member_d = factory.staff(other_county, Role.COUNTY_TEAM_MEMBER)
+    member_d.full_name = B_COUNTY_MEMBER
     db.commit()
 
     client_b = factory.client(
@@ -958,6 +1258,8 @@ def build_world(factory: Any, db: Session) -> World:
         date_of_birth=date(1952, 10, 13),
         phone="+358401234567",
         email="birgitta@example.fi",
+        permit_type=PermitType.INTERNATIONAL_PROTECTION,  # compensated (issue 6): B's cost is eligible
+        first_residence_on=today() - timedelta(days=100),
     )
     granted_b = factory.client(other, first_names="Bruno", last_name="Vieraskuntalainen")
     client_a = factory.client(
@@ -968,8 +1270,12 @@ def build_world(factory: Any, db: Session) -> World:
         date_of_birth=date(1985, 6, 15),
         phone="+358409876543",
         email="aino@example.fi",
+        permit_type=PermitType.INTERNATIONAL_PROTECTION,  # compensated (issue 6): her costs go to a claim
+        first_residence_on=today() - timedelta(days=100),
     )
     sibling_a = factory.client(home, first_names="Aapo", last_name="Omakuntalainen")
+    # Asked about in another request to the county actor's county: the one the county declines.
+    asked_a = factory.client(home, first_names="Alma", last_name="Omapyytäjä")
     db.add_all(
         [
             HealthInformation(
@@ -1086,6 +1392,56 @@ def build_world(factory: Any, db: Session) -> World:
             "plan_translation": "Salainen suunnitelmakäännös B",
         },
     )
+    own_cooperation = _county_cooperation(
+        db,
+        client_a,
+        sibling_a,
+        asked_a,
+        colleague,
+        homes[OrganisationType.WELLBEING_COUNTY],
+        actors[Role.COUNTY_TEAM_MEMBER],
+        {"county_note": "Oma maakunnan muistiinpano A", "note_shared": "yes"},
+    )
+    other_cooperation = _county_cooperation(
+        db,
+        client_b,
+        granted_b,
+        None,
+        officer_b,
+        other_county,
+        member_d,
+        {"county_note": "Salainen maakunnan muistiinpano B", "note_shared": "no"},
+    )
+    own_office = _back_office(
+        db,
+        factory.settings,
+        client_a,
+        colleague,
+        {
+            "api_client_name": "Oma asiakastietojärjestelmä A",
+            "contract_subject": "Oma vuokrasopimus A",
+            "contract_provider": "Oma Asunto A Oy",
+            "attachment_text": A_ATTACHMENT_TEXT,
+            "invoice_reference": "Oma lasku A-1",
+            "survey_name": "Oma palautekysely A",
+            "hold_reason": "Oma vireillä oleva valitus A",
+        },
+    )
+    other_office = _back_office(
+        db,
+        factory.settings,
+        client_b,
+        officer_b,
+        {
+            "api_client_name": "Vieras asiakastietojärjestelmä B",
+            "contract_subject": "Salainen vuokrasopimus B",
+            "contract_provider": "Vieras Asunto B Oy",
+            "attachment_text": B_ATTACHMENT_TEXT,
+            "invoice_reference": "Salainen lasku B-77",
+            "survey_name": "Vieras palautekysely B",
+            "hold_reason": "Salainen valitusasia B",
+        },
+    )
     own_overview = _family_overview(db, colleague, family_a, "Oman perheen tavoite A")
     other_overview = _family_overview(db, officer_b, [client_b, granted_b], "Salainen perheen tavoite B")
 
@@ -1176,6 +1532,8 @@ def build_world(factory: Any, db: Session) -> World:
             interpreter_id=interpreter.id,
             **own_communication,
             **own_app,
+            **own_cooperation,
+            **own_office,
         ),
         own_passkeys=own_passkeys,
         other=Target(
@@ -1201,6 +1559,8 @@ def build_world(factory: Any, db: Session) -> World:
             interpreter_id=interpreter.id,
             **other_communication,
             **other_app,
+            **other_cooperation,
+            **other_office,
         ),
         other_organisation_id=other.id,
         other_client_ids=(ids["client_b"], ids["granted_b"]),
@@ -1256,6 +1616,7 @@ class Case:
     own: int  # the answer when aimed at the actor's own organisation's object (positive control)
     body: Body | None = None
     json: bool = False
+    files: Body | None = None  # a multipart upload: {field: (file name, content, content type)}
     query: Callable[[Target], str] | None = None
     # Text a successful answer about the target shows: present for own objects, absent for B's.
     reveals: Callable[[Target], tuple[str, ...]] = lambda t: ()
@@ -1364,6 +1725,47 @@ def appointment_form(t: Target, *, starts: str, ends: str) -> dict[str, Any]:
 
 def period_form(note: str) -> dict[str, str]:
     return {"starts_on": _days(150), "ends_on": _days(210), "capacity": "12", "language": "fi", "note": note}
+
+
+def contract_form(t: Target) -> dict[str, str]:
+    """A housing lease for the target's client, the target's member of staff responsible."""
+    return {
+        "kind": "housing_lease",
+        "subject": "Asunto kiintiöpakolaisperheelle",
+        "provider_name": "Kaupungin Vuokratalot Oy",
+        "provider_business_id": "0112038-9",
+        "provider_contact": "Isännöitsijä, 040 765 4321",
+        "starts_on": _days(0),
+        "ends_on": _days(365),
+        "value": "7 200,00",
+        "renewal_notice_days": "60",
+        "responsible_staff_id": str(t.staff_id),
+        "client_id": str(t.client_id),
+        "notes": "",
+    }
+
+
+def cost_form(invoice_reference: str, amount: str, days_ago: int) -> dict[str, str]:
+    """Social assistance: compensated for the first year in the municipality (§63)."""
+    return {
+        "category": "cost_social_assistance",
+        "amount": amount,
+        "incurred_on": _days(-days_ago),
+        "accounting_code": "4310",
+        "invoice_reference": invoice_reference,
+        "description": "Toimeentulotuki",
+    }
+
+
+def survey_form(name: str, audience: str = "survey_service") -> dict[str, str]:
+    return {
+        "name": name,
+        "audience": audience,
+        "rows": "1",
+        "q0_position": "1",
+        "q0_kind": "question_yes_no",
+        "q0_fi": "Saitko tarvitsemasi tiedon?",
+    }
 
 
 # The county team member holds a grant on B's second client (Bruno), so they may read B's programme
@@ -1680,6 +2082,8 @@ MATRIX: list[Case] = [
             "ended_on": _days(0),
             "end_reason": "employment",
             "goals_attained": "Työpaikka hoivakodissa",
+            # Service quality (issue 6): how far each goal of the plan was attained.
+            **{f"attainment_{goal}": GoalAttainment.ACHIEVED.value for goal in t.goal_ids},
         },
     ),
     Case(  # a follow-up plan from the completed assessment
@@ -1698,6 +2102,8 @@ MATRIX: list[Case] = [
         404,
         200,
         reveals=lambda t: (t.overview_goals,),
+        # The county member takes part for Aino, not for the family whose overview this is.
+        own_answers={Role.COUNTY_TEAM_MEMBER: 404},
     ),
     Case(
         "POST",
@@ -2392,6 +2798,8 @@ MATRIX: list[Case] = [
         404,
         200,
         reveals=_client_shown,
+        # The client's notifications are the responsible organisation's matter, not the county's.
+        own_answers={Role.COUNTY_TEAM_MEMBER: 404},
     ),
     Case(
         "GET",
@@ -2424,6 +2832,14 @@ MATRIX: list[Case] = [
         200,
         reveals=lambda t: (t.client_display.split(", ")[0], t.plan_goal),
     ),
+    Case(  # the same, as a page to print and hand over (the plan versions' content is in the JSON only)
+        "GET",
+        "/officer/clients/{client_id:uuid}/subject-access",
+        Permission.CLIENT_WRITE,
+        404,
+        200,
+        reveals=lambda t: (t.client_display.split(", ")[0], t.email, t.thread_subject),
+    ),
     # --- Issue 4: the client's access to the migrant app (service 14). ------------------------------
     # Before the changes below (which rename and end the client: no invitation for an ended client).
     Case(
@@ -2433,6 +2849,8 @@ MATRIX: list[Case] = [
         404,
         200,
         reveals=lambda t: (t.client_display, t.client_passkey_name),
+        # County staff reading the client through a cooperation: the app is the responsible organisation's.
+        own_answers={Role.COUNTY_TEAM_MEMBER: 404},
     ),
     Case(
         "POST",
@@ -2456,6 +2874,412 @@ MATRIX: list[Case] = [
         Permission.CLIENT_WRITE,
         404,
         303,
+    ),
+    # --- Issue 6: multi-sector cooperation with the wellbeing services county (services 6 and 18). ------
+    # The county team answers requests addressed to its own county: the county actor's county is the one
+    # A's cooperations go to, B's go to another county (404). The county member taking part writes notes;
+    # who reads them is policy.county_note_scope (B's note is not shared: never shown to anyone in A).
+    Case(
+        "GET",
+        "/officer/cooperation",
+        Permission.COOPERATION_INBOX,
+        200,
+        200,
+        reveals=_client_shown,  # the client's active cooperation with the actor's county
+    ),
+    Case(
+        "GET",
+        "/officer/cooperation/{cooperation_id:uuid}",
+        Permission.COOPERATION_INBOX,
+        404,
+        200,
+        reveals=_client_shown,
+    ),
+    Case(  # the sibling's request: the county takes part, the county actor responsible
+        "POST",
+        "/officer/cooperation/{cooperation_id:uuid}/accept",
+        Permission.COOPERATION_INBOX,
+        404,
+        303,
+        ids={"cooperation_id": lambda t: t.cooperation_request_id},
+        body=lambda t: {
+            "responsible_staff_id": str(t.county_member_id),
+            "contact_details": "puh. 029 765 4321",
+            "version": t.version("cooperation_request_id"),
+        },
+        creates=("client_access_grant",),
+    ),
+    Case(  # another client's request: the county does not take part
+        "POST",
+        "/officer/cooperation/{cooperation_id:uuid}/decline",
+        Permission.COOPERATION_INBOX,
+        404,
+        303,
+        ids={"cooperation_id": lambda t: t.declinable_request_id},
+        body=lambda t: {
+            "decline_reason": "Asiakas on jo maakunnan palveluissa",
+            "version": t.version("declinable_request_id"),
+        },
+    ),
+    Case(  # the county member taking part adds to the plan
+        "POST",
+        "/officer/clients/{client_id:uuid}/county-notes",
+        Permission.COOPERATION_INBOX,
+        404,
+        303,
+        body=lambda t: {
+            "topic": "plan_contribution",
+            "text": "Terapiajakso alkaa tammikuussa",
+            "plan_id": str(t.plan_id),
+            "shared": "on",
+        },
+        creates=("county_note",),
+    ),
+    Case(
+        "GET",
+        "/officer/clients/{client_id:uuid}/county-notes",
+        Permission.CLIENT_READ,
+        404,
+        200,
+        reveals=lambda t: (t.county_note,),
+    ),
+    Case(  # after the county's reads above: the county ends its part, and the access it had with it
+        "POST",
+        "/officer/cooperation/{cooperation_id:uuid}/end",
+        Permission.COOPERATION_INBOX,
+        404,
+        303,
+        body=lambda t: {"end_reason": "Kuntoutusjakso päättyi", "version": t.version("cooperation_id")},
+    ),
+    # The responsible organisation: withdraw an unanswered request, end a cooperation, ask again.
+    Case(  # the sibling's request (B: B's, refused)
+        "POST",
+        "/officer/clients/{client_id:uuid}/cooperation/{cooperation_id:uuid}/withdraw",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        ids={
+            "client_id": lambda t: t.related_client_id,
+            "cooperation_id": lambda t: t.cooperation_request_id,
+        },
+        body=lambda t: {"version": t.version("cooperation_request_id")},
+    ),
+    Case(
+        "POST",
+        "/officer/clients/{client_id:uuid}/cooperation/{cooperation_id:uuid}/end",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        body=lambda t: {"end_reason": "Tarve päättyi", "version": t.version("cooperation_id")},
+    ),
+    Case(  # the cooperation ended above: the same county asked again (with the consent recorded)
+        "POST",
+        "/officer/clients/{client_id:uuid}/cooperation",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        body=lambda t: {
+            "county_id": str(t.county_id),
+            "reason": "Päihdepalvelujen tarve",
+            "consent_given": "on",
+            "consent_decided_on": _days(0),
+            "share_health": "on",
+        },
+        creates=("county_cooperation", "consent"),
+    ),
+    # --- Issue 6: contracts with service providers (service 11): the organisation's own. ------------------
+    Case(
+        "GET",
+        "/officer/contracts",
+        Permission.CONTRACTS,
+        200,
+        200,
+        reveals=lambda t: (t.contract_subject, t.contract_provider),
+    ),
+    Case("GET", "/officer/contracts/new", Permission.CONTRACTS, 200, 200),
+    Case(
+        "POST",
+        "/officer/contracts",
+        Permission.CONTRACTS,
+        422,  # B's client and B's officer are no choices in the form: nothing saved
+        303,
+        body=contract_form,
+        creates=("contract",),
+    ),
+    Case(  # the client search of the form (a POST: names never in addresses): B's clients never found
+        "POST",
+        "/officer/contracts/new/find-client",
+        Permission.CONTRACTS,
+        200,
+        200,
+        body=lambda t: {"kind": "housing_lease", "client_query": t.client_display.split(",")[0]},
+        reveals=_client_shown,
+    ),
+    Case(
+        "GET",
+        "/officer/contracts/{contract_id:uuid}",
+        Permission.CONTRACTS,
+        404,
+        200,
+        reveals=lambda t: (t.contract_subject, t.contract_provider, t.client_display),
+    ),
+    Case(
+        "GET",
+        "/officer/contracts/{contract_id:uuid}/edit",
+        Permission.CONTRACTS,
+        404,
+        200,
+        reveals=lambda t: (t.contract_subject, t.client_display),
+    ),
+    Case(
+        "POST",
+        "/officer/contracts/{contract_id:uuid}/find-client",
+        Permission.CONTRACTS,
+        404,
+        200,
+        body=lambda t: {"kind": "housing_lease", "client_query": t.client_display.split(",")[0]},
+        reveals=_client_shown,
+    ),
+    Case(
+        "POST",
+        "/officer/contracts/{contract_id:uuid}",
+        Permission.CONTRACTS,
+        404,
+        303,
+        body=lambda t: {**contract_form(t), "version": t.version("contract_id")},
+    ),
+    Case(  # the renewal reminder's decision: renewed (after the new end date saved above)
+        "POST",
+        "/officer/contracts/{contract_id:uuid}/renewal",
+        Permission.CONTRACTS,
+        404,
+        303,
+        body=lambda t: {
+            "decision": "renewed",
+            "new_ends_on": _days(800),
+            "version": t.version("contract_id"),
+        },
+    ),
+    Case(
+        "POST",
+        "/officer/contracts/{contract_id:uuid}/attachments",
+        Permission.CONTRACTS,
+        404,
+        303,
+        files=lambda t: {"file": ("liite.pdf", _pdf("Uusi liite"), "application/pdf")},
+        creates=("contract_attachment",),
+    ),
+    Case(
+        "GET",
+        "/officer/contracts/{contract_id:uuid}/attachments/{attachment_id:uuid}",
+        Permission.CONTRACTS,
+        404,
+        200,
+        reveals=lambda t: (t.attachment_text,),
+    ),
+    Case(
+        "POST",
+        "/officer/contracts/{contract_id:uuid}/attachments/{attachment_id:uuid}/delete",
+        Permission.CONTRACTS,
+        404,
+        303,
+    ),
+    # --- Issue 6: costs and compensation claims to KEHA (3.4.12): the organisation's own. ---------------
+    # Costs before the client's data changes below (the compensation rules read the first municipality
+    # of residence, which the client form of the tests leaves empty).
+    Case(
+        "GET",
+        "/officer/compensation",
+        Permission.COMPENSATION,
+        200,
+        200,
+        reveals=lambda t: (t.invoice_reference,),
+    ),
+    Case(
+        "GET",
+        "/officer/compensation/clients/{client_id:uuid}/costs/new",
+        Permission.COMPENSATION,
+        404,
+        200,
+        reveals=_client_shown,
+    ),
+    Case(  # a cost in the draft claim's period: the one its package takes below
+        "POST",
+        "/officer/compensation/clients/{client_id:uuid}/costs",
+        Permission.COMPENSATION,
+        404,
+        303,
+        body=lambda t: cost_form("Uusi lasku 2", "120,00", 5),
+        creates=("cost",),
+    ),
+    Case(
+        "GET",
+        "/officer/compensation/costs/{cost_id:uuid}/edit",
+        Permission.COMPENSATION,
+        404,
+        200,
+        reveals=lambda t: (t.invoice_reference,),
+    ),
+    Case(
+        "POST",
+        "/officer/compensation/costs/{cost_id:uuid}",
+        Permission.COMPENSATION,
+        404,
+        303,
+        body=lambda t: {**cost_form("Korjattu lasku", "260,00", 10), "version": t.version("cost_id")},
+    ),
+    Case(  # the corrected cost is removed after all
+        "POST",
+        "/officer/compensation/costs/{cost_id:uuid}/delete",
+        Permission.COMPENSATION,
+        404,
+        303,
+        body=lambda t: {"version": t.version("cost_id")},
+    ),
+    Case("GET", "/officer/compensation/claims", Permission.COMPENSATION, 200, 200),
+    Case(  # whatever is aimed at, a new claim is the actor's own organisation's
+        "POST",
+        "/officer/compensation/claims",
+        Permission.COMPENSATION,
+        303,
+        303,
+        body=lambda t: {
+            "period_start": f"{today().year - 1}-01-01",
+            "period_end": f"{today().year - 1}-12-31",
+            "note": "Edellisen vuoden hakemus",
+            "organisation_id": str(t.organisation_id),
+        },
+        creates=("compensation_claim",),
+    ),
+    Case("GET", "/officer/compensation/claims/{claim_id:uuid}", Permission.COMPENSATION, 404, 200),
+    Case(  # the cost added above joins the claim
+        "POST",
+        "/officer/compensation/claims/{claim_id:uuid}/package",
+        Permission.COMPENSATION,
+        404,
+        303,
+        body=lambda t: {"version": t.version("claim_id")},
+        creates=("claim_line",),
+    ),
+    Case(  # the package for KEHA identifies the persons: an audited download
+        "GET",
+        "/officer/compensation/claims/{claim_id:uuid}/package.csv",
+        Permission.COMPENSATION,
+        404,
+        200,
+        reveals=lambda t: ("Uusi lasku 2", t.client_display.split(", ")[0]),
+    ),
+    Case("GET", "/officer/compensation/claims/{claim_id:uuid}/summary", Permission.COMPENSATION, 404, 200),
+    Case(  # sent to KEHA: its lines are frozen now
+        "POST",
+        "/officer/compensation/claims/{claim_id:uuid}/status",
+        Permission.COMPENSATION,
+        404,
+        303,
+        body=lambda t: {
+            "step": "send",
+            "sent_on": _days(0),
+            "keha_reference": "KEHA/2026/123",
+            "version": t.version("claim_id"),
+        },
+    ),
+    Case(  # sent above: only a draft claim can be removed (409), nothing is
+        "POST",
+        "/officer/compensation/claims/{claim_id:uuid}/delete",
+        Permission.COMPENSATION,
+        404,
+        409,
+        body=lambda t: {"version": t.version("claim_id")},
+    ),
+    # --- Issue 6: feedback surveys (service 10), managers of the organisation. -------------------------
+    Case("GET", "/officer/surveys", Permission.QUALITY_MANAGE, 200, 200, reveals=lambda t: (t.survey_name,)),
+    Case("GET", "/officer/surveys/new", Permission.QUALITY_MANAGE, 200, 200),
+    Case(  # whatever is aimed at, a new survey is the actor's own organisation's
+        "POST",
+        "/officer/surveys",
+        Permission.QUALITY_MANAGE,
+        303,
+        303,
+        body=lambda t: {**survey_form("Uusi kysely"), "organisation_id": str(t.organisation_id)},
+        creates=("survey", "survey_question"),
+    ),
+    Case(
+        "GET",
+        "/officer/surveys/{survey_id:uuid}",
+        Permission.QUALITY_MANAGE,
+        404,
+        200,
+        reveals=lambda t: (t.survey_name,),
+    ),
+    Case(
+        "GET",
+        "/officer/surveys/{survey_id:uuid}/results",
+        Permission.QUALITY_MANAGE,
+        404,
+        200,
+        reveals=lambda t: (t.survey_name,),
+    ),
+    Case(  # renamed, with another question
+        "POST",
+        "/officer/surveys/{survey_id:uuid}",
+        Permission.QUALITY_MANAGE,
+        404,
+        303,
+        body=lambda t: {
+            **survey_form("Tapaamisten palaute", "survey_appointment"),
+            "version": t.version("survey_id"),
+        },
+    ),
+    Case(
+        "POST",
+        "/officer/surveys/{survey_id:uuid}/copy",
+        Permission.QUALITY_MANAGE,
+        404,
+        303,
+        creates=("survey", "survey_question"),
+    ),
+    Case(
+        "POST",
+        "/officer/surveys/{survey_id:uuid}/activate",
+        Permission.QUALITY_MANAGE,
+        404,
+        303,
+        body=lambda t: {"version": t.version("survey_id")},
+    ),
+    Case(
+        "POST",
+        "/officer/surveys/{survey_id:uuid}/deactivate",
+        Permission.QUALITY_MANAGE,
+        404,
+        303,
+        body=lambda t: {"version": t.version("survey_id")},
+    ),
+    # --- Issue 6: managers' reports (service 13) and the retention register (§77). ---------------------
+    Case(  # narrowed to B's officer: not of the manager's organisation
+        "GET",
+        "/officer/reports",
+        Permission.REPORTS,
+        404,
+        200,
+        query=lambda t: f"officer={t.staff_id}",
+        reveals=lambda t: (t.staff_name,),
+    ),
+    Case(
+        "GET",
+        "/officer/reports/export.csv",
+        Permission.REPORTS,
+        404,
+        200,
+        query=lambda t: f"officer={t.staff_id}",
+    ),
+    Case("GET", "/officer/reports/national.csv", Permission.REPORTS, 200, 200),
+    Case(  # the held client, with the pending matter
+        "GET",
+        "/officer/retention",
+        Permission.RETENTION,
+        200,
+        200,
+        reveals=lambda t: (t.client_display, t.hold_reason),
     ),
     # Changes to a client: these run after the reads, which look for the client's name.
     Case(
@@ -2539,6 +3363,33 @@ MATRIX: list[Case] = [
         },
         creates=("client_transfer",),
     ),
+    # Retention (§77): an ended client is read-only, but for the holds a pending matter places on the data;
+    # the officer reopens the relationship when the person comes back before the data is deleted.
+    Case(  # the client ended above
+        "POST",
+        "/officer/clients/{client_id:uuid}/holds",
+        (Permission.CLIENT_WRITE, Permission.RETENTION),
+        404,
+        303,
+        body=lambda t: {"hold_reason": "Oikaisuvaatimus vireillä hallinto-oikeudessa"},
+        creates=("retention_hold",),
+    ),
+    Case(
+        "POST",
+        "/officer/clients/{client_id:uuid}/holds/{hold_id:uuid}/release",
+        (Permission.CLIENT_WRITE, Permission.RETENTION),
+        404,
+        303,
+        body=lambda t: {"version": t.version("hold_id")},
+    ),
+    Case(  # the person came back within the four years: the same relationship continues
+        "POST",
+        "/officer/clients/{client_id:uuid}/reopen",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        body=lambda t: {"version": t.version("client_id")},
+    ),
     # The audit log, filtered by another organisation's client: B's officer's events stay invisible.
     Case(
         "GET",
@@ -2590,6 +3441,40 @@ MATRIX: list[Case] = [
         200,
         reveals=lambda t: (t.staff_name, t.staff_email),
     ),
+    # System clients of the county API (service 18): an organisation's own; only a county creates them.
+    Case(
+        "GET",
+        "/officer/admin/api-clients",
+        Permission.STAFF_MANAGE,
+        200,
+        200,
+        reveals=lambda t: (t.api_client_name,),
+    ),
+    Case(  # the matrix's administrator is a municipality's: no system clients by design (a county's: see
+        # test_a_county_administrator_creates_system_clients_only_for_its_own_county)
+        "POST",
+        "/officer/admin/api-clients",
+        Permission.STAFF_MANAGE,
+        403,
+        403,
+        body=lambda t: {"name": "Uusi järjestelmä", "organisation_id": str(t.organisation_id)},
+        creates=("api_client",),
+    ),
+    Case(  # a new secret, shown once
+        "POST",
+        "/officer/admin/api-clients/{api_client_id:uuid}/rotate",
+        Permission.STAFF_MANAGE,
+        404,
+        200,
+        reveals=lambda t: (t.api_client_name,),
+    ),
+    Case(
+        "POST",
+        "/officer/admin/api-clients/{api_client_id:uuid}/deactivate",
+        Permission.STAFF_MANAGE,
+        404,
+        303,
+    ),
     # State-changing staff administration last: if it wrongly succeeds on B, nothing after it is affected.
     Case(
         "POST",
@@ -2640,6 +3525,20 @@ PUBLIC_PATHS: dict[str, str] = {
         "credential and only its SHA-256 is stored; an unknown or revoked token answers the same 404; no "
         "client names (see test_a_calendar_feed_token_opens_only_its_own_calendar)"
     ),
+    "/feedback": (
+        "anonymous feedback on the service (issue 6): a rating, the organisation's active public survey and "
+        "a comment; asks nothing personal and shows nothing stored; CSRF-protected, a honeypot field and a "
+        "limit per address"
+    ),
+    "/feedback/thanks": "the thank-you page after anonymous feedback: no data",
+    # The county data-transfer API (issue 6, service 18): no session and no CSRF; its own authentication,
+    # tested with every other county's and client's ids in tests/integration/test_api_v1.py.
+    "/api/v1/token": (
+        "OAuth2 client credentials: a system client's id and secret (only the secret's SHA-256 is stored) "
+        "for a 15-minute bearer token; failed attempts limited per client and per address"
+    ),
+    "/api/v1/clients": "bearer token of a county's system client (bearer_guard): that county's cooperations",
+    "/api/v1/clients/{client_id:uuid}": "bearer token (bearer_guard): a client the county cooperates on, else 404",
 }
 PUBLIC_PREFIXES: dict[str, str] = {
     "/schema": "Litestar's generated OpenAPI documents and viewers (route descriptions, no data)",
@@ -2693,6 +3592,14 @@ PATH_PARAMETERS: dict[str, Callable[[Target], Any]] = {
     "group_id": lambda t: t.group_id,
     "contact_id": lambda t: t.contact_id,
     "invitation_id": lambda t: t.invitation_id,
+    "cooperation_id": lambda t: t.cooperation_id,  # a request to answer or withdraw: Case.ids
+    "api_client_id": lambda t: t.api_client_id,
+    "contract_id": lambda t: t.contract_id,
+    "attachment_id": lambda t: t.attachment_id,
+    "cost_id": lambda t: t.cost_id,
+    "claim_id": lambda t: t.claim_id,
+    "survey_id": lambda t: t.survey_id,
+    "hold_id": lambda t: t.hold_id,
 }
 
 
@@ -2718,6 +3625,8 @@ def send(client: TestClient[Litestar], case: Case, target: Target) -> Any:
     if case.json:
         headers = {"x-csrftoken": csrf_token(client), "accept": "application/json"}
         return client.post(url, json=body, headers=headers, follow_redirects=False)
+    if case.files:
+        return post(client, url, body, files=case.files(target))
     return post(client, url, body)
 
 
@@ -2772,6 +3681,18 @@ COUNTED = (
     ClientPasskey,
     ClientSession,
     PlanTextTranslation,
+    CountyCooperation,
+    CountyNote,
+    ApiClient,
+    ApiAccessToken,
+    Contract,
+    ContractAttachment,
+    Cost,
+    CompensationClaim,
+    ClaimLine,
+    Survey,
+    SurveyQuestion,
+    RetentionHold,
 )
 
 
@@ -2968,6 +3889,7 @@ def snapshot(db: Session, world: World) -> Snapshot:
             .order_by(PlanTextTranslation.id)
         ),
         "sessions": rows(select(StaffSession.token_hash).where(StaffSession.staff_id.in_(b_staff))),
+        **_back_office_rows(db, world, rows, b_clients),
         "audit events about B": db.scalar(
             select(func.count())
             .select_from(AuditEvent)
@@ -3131,6 +4053,78 @@ def _communication_rows(
     }
 
 
+def _back_office_rows(
+    db: Session, world: World, rows: Callable[[Any], list[tuple[Any, ...]]], b_clients: tuple[uuid.UUID, ...]
+) -> dict[str, Any]:
+    """Organisation B's records of issue 6, down to versions, states and secret hashes."""
+    b = world.other_organisation_id
+    b_contracts = select(Contract.id).where(Contract.organisation_id == b)
+    b_claims = select(CompensationClaim.id).where(CompensationClaim.organisation_id == b)
+    b_surveys = select(Survey.id).where(Survey.organisation_id == b)
+    return {
+        "cooperations": rows(
+            select(
+                CountyCooperation.id,
+                CountyCooperation.version,
+                CountyCooperation.status,
+                CountyCooperation.responsible_staff_id,
+            )
+            .where(or_(CountyCooperation.client_id.in_(b_clients), CountyCooperation.organisation_id == b))
+            .order_by(CountyCooperation.id)
+        ),
+        "county notes": rows(
+            select(CountyNote.id, CountyNote.version, CountyNote.shared)
+            .where(CountyNote.client_id.in_(b_clients))
+            .order_by(CountyNote.id)
+        ),
+        "system clients": rows(
+            select(ApiClient.id, ApiClient.version, ApiClient.active, ApiClient.secret_hash)
+            .where(ApiClient.organisation_id == b)
+            .order_by(ApiClient.id)
+        ),
+        "contracts": rows(
+            select(Contract.id, Contract.version, Contract.ends_on, Contract.reminded_on, Contract.client_id)
+            .where(or_(Contract.organisation_id == b, Contract.client_id.in_(b_clients)))
+            .order_by(Contract.id)
+        ),
+        "contract attachments": rows(
+            select(ContractAttachment.id, ContractAttachment.storage_name)
+            .where(ContractAttachment.contract_id.in_(b_contracts))
+            .order_by(ContractAttachment.id)
+        ),
+        "costs": rows(
+            select(Cost.id, Cost.version, Cost.amount, Cost.claim_id)
+            .where(or_(Cost.organisation_id == b, Cost.client_id.in_(b_clients)))
+            .order_by(Cost.id)
+        ),
+        "claims": rows(
+            select(CompensationClaim.id, CompensationClaim.version, CompensationClaim.status)
+            .where(CompensationClaim.organisation_id == b)
+            .order_by(CompensationClaim.id)
+        ),
+        "claim lines": rows(
+            select(ClaimLine.id)
+            .where(or_(ClaimLine.claim_id.in_(b_claims), ClaimLine.client_id.in_(b_clients)))
+            .order_by(ClaimLine.id)
+        ),
+        "surveys": rows(
+            select(Survey.id, Survey.version, Survey.active, Survey.name)
+            .where(Survey.organisation_id == b)
+            .order_by(Survey.id)
+        ),
+        "survey questions": rows(
+            select(SurveyQuestion.id)
+            .where(SurveyQuestion.survey_id.in_(b_surveys))
+            .order_by(SurveyQuestion.id)
+        ),
+        "retention holds": rows(
+            select(RetentionHold.id, RetentionHold.version, RetentionHold.released_at)
+            .where(RetentionHold.client_id.in_(b_clients))
+            .order_by(RetentionHold.id)
+        ),
+    }
+
+
 def _row(values: tuple[Any, ...]) -> str:
     return "(" + ", ".join(str(v)[:8] if isinstance(v, uuid.UUID) else str(v) for v in values) + ")"
 
@@ -3251,6 +4245,22 @@ def test_every_route_is_in_the_matrix_or_explicitly_allowed(app):
     stale_public = sorted(p for p in PUBLIC_PATHS if p not in {r.path for r in app.routes})
     assert not stale_public, f"PUBLIC_PATHS names routes the app no longer has: {stale_public}"
 
+    # The county API: a system client's bearer token on every route but the token endpoint itself.
+    api = {
+        (method, route.path): handler
+        for route in app.routes
+        if route.path.startswith("/api/")
+        for method, (handler, _kwargs) in route.route_handler_map.items()  # type: ignore[union-attr]
+        if method not in AUTOMATIC_METHODS
+    }
+    unguarded_api = sorted(
+        key
+        for key, handler in api.items()
+        if key != ("POST", "/api/v1/token") and bearer_guard not in handler.resolve_guards()
+    )
+    assert api, "no /api/ routes found"
+    assert not unguarded_api, f"/api/ routes without bearer_guard: {unguarded_api}"
+
     # The migrant app: a client session on every route but the listed ones, and never staff_guard.
     me = me_routes(app)
     assert me, "no /me routes found"
@@ -3326,11 +4336,13 @@ def test_unauthenticated_requests_are_sent_to_sign_in(client, factory, db):
 
 @pytest.mark.parametrize(
     "role",
-    [Role.INTEGRATION_OFFICER, Role.MANAGER, Role.ADMINISTRATOR, Role.INTERPRETER],
+    list(Role),
     ids=lambda r: r.value,
 )
-def test_the_same_requests_succeed_on_own_objects(role, client, factory, db):
-    """Positive control: the matrix's requests, aimed at the actor's own organisation, go through."""
+def test_the_same_requests_succeed_on_own_objects(role, client, factory, db, settings):
+    """Positive control: the matrix's requests, aimed at the actor's own organisation, go through. The
+    county team member's "own" are organisation A's client and requests: A's cooperations are addressed
+    to the county actor's county, and the county actor takes part for A's client."""
     world = build_world(factory, db)
     sign_in_as(client, world, role)
     failures = []
@@ -3355,10 +4367,16 @@ def test_the_same_requests_succeed_on_own_objects(role, client, factory, db):
     if role is Role.INTEGRATION_OFFICER:
         saved = db.scalars(select(Client).where(Client.id == own.client_id)).one()
         assert saved.first_names == "Olena"
-        assert saved.status == ClientStatus.ENDED
+        # Ended, then reopened when the person came back (the reopening answers 409 unless it has ended).
+        assert (saved.status, saved.ended_on, saved.end_reason) == (ClientStatus.ACTIVE, None, None)
         assert saved.responsible_officer_id == own.staff_id
         consents = db.scalars(select(Consent.purpose).where(Consent.client_id == own.client_id)).all()
-        assert sorted(consents) == [ConsentPurpose.FAMILY_OVERVIEW, ConsentPurpose.WELLBEING_COUNTY_SHARING]
+        # The family overview's; the county sharing of the world's cooperation, of the request made again
+        # and of the consent form.
+        assert sorted(consents) == [
+            ConsentPurpose.FAMILY_OVERVIEW,
+            *[ConsentPurpose.WELLBEING_COUNTY_SHARING] * 3,
+        ]
         # Linked, then unlinked again; B's link between its two clients is untouched.
         b_links = (
             select(func.count())
@@ -3375,6 +4393,11 @@ def test_the_same_requests_succeed_on_own_objects(role, client, factory, db):
         _assert_the_statutory_path_was_walked(db, world)
         _assert_the_calendar_and_messages_were_used(db, world)
         _assert_the_app_access_and_translations_were_changed(db, world, world.actors[role])
+        _assert_the_cooperation_was_changed_by_the_organisation(db, world, world.actors[role])
+        _assert_the_back_office_was_used(db, world, world.actors[role], settings)
+        _assert_the_hold_was_placed_and_released(db, world, world.actors[role])
+    elif role is Role.COUNTY_TEAM_MEMBER:
+        _assert_the_county_took_part(db, world, world.actors[role])
     elif role is Role.ADMINISTRATOR:
         colleague = db.get(Staff, own.staff_id)
         assert colleague.full_name == "Muutettu Nimi"
@@ -3383,6 +4406,11 @@ def test_the_same_requests_succeed_on_own_objects(role, client, factory, db):
         assert (
             db.scalar(select(func.count()).select_from(Staff).where(Staff.full_name == "Uusi Henkilö")) == 1
         )
+        # The system client's secret replaced, then the client deactivated; none was created.
+        system = db.get(ApiClient, own.api_client_id)
+        assert not system.active
+        assert system.version > 1
+        assert db.scalar(select(func.count()).select_from(ApiClient)) == 2  # A's and B's
     elif role is Role.INTERPRETER:  # their own assignment and the translation asked of them
         interpreter = world.actors[role]
         event = db.scalar(
@@ -3420,8 +4448,168 @@ def test_the_same_requests_succeed_on_own_objects(role, client, factory, db):
         assert db.scalars(
             select(PlanTextTranslation.source_key).where(PlanTextTranslation.plan_id == own.plan_id)
         ).all() == ["rationale"]
+        manager = world.actors[role]
+        _assert_the_back_office_was_used(db, world, manager, settings)
+        _assert_the_hold_was_placed_and_released(db, world, manager)
+        _assert_the_survey_was_changed(db, world, manager)
     if role in (Role.INTEGRATION_OFFICER, Role.MANAGER):
         _assert_the_programme_was_changed(db, world)
+
+
+def _assert_the_county_took_part(db: Session, world: World, actor: uuid.UUID) -> None:
+    own = world.own
+    db.expire_all()
+    # The sibling's request accepted, the county actor responsible and granted the sibling's basic data.
+    accepted = db.get(CountyCooperation, own.cooperation_request_id)
+    assert (accepted.status, accepted.decided_by_id, accepted.responsible_staff_id) == (
+        CooperationStatus.ACCEPTED,
+        actor,
+        actor,
+    )
+    grants = db.scalars(
+        select(ClientAccessGrant).where(ClientAccessGrant.cooperation_id == accepted.id)
+    ).all()
+    assert [(g.client_id, g.staff_id, g.category, g.ended_at) for g in grants] == [
+        (own.related_client_id, actor, DataCategory.BASIC, None)
+    ]
+    declined = db.get(CountyCooperation, own.declinable_request_id)
+    assert (declined.status, declined.decline_reason) == (
+        CooperationStatus.DECLINED,
+        "Asiakas on jo maakunnan palveluissa",
+    )
+    # The note added to Aino's plan, shared; then the cooperation ended, and the county's access with it.
+    note = db.scalar(select(CountyNote).where(CountyNote.text == "Terapiajakso alkaa tammikuussa"))
+    assert (note.client_id, note.organisation_id, note.author_id, note.cooperation_id, note.plan_id) == (
+        own.client_id,
+        own.county_id,
+        actor,
+        own.cooperation_id,
+        own.plan_id,
+    )
+    assert note.shared and note.topic == CountyNoteTopic.PLAN
+    ended = db.get(CountyCooperation, own.cooperation_id)
+    assert (ended.status, ended.ended_by_id, ended.end_reason) == (
+        CooperationStatus.ENDED,
+        actor,
+        "Kuntoutusjakso päättyi",
+    )
+    assert (
+        None
+        not in db.scalars(
+            select(ClientAccessGrant.ended_at).where(ClientAccessGrant.cooperation_id == ended.id)
+        ).all()
+    )
+
+
+def _assert_the_cooperation_was_changed_by_the_organisation(
+    db: Session, world: World, actor: uuid.UUID
+) -> None:
+    own = world.own
+    db.expire_all()
+    withdrawn = db.get(CountyCooperation, own.cooperation_request_id)
+    assert (withdrawn.status, withdrawn.ended_by_id) == (CooperationStatus.WITHDRAWN, actor)
+    ended = db.get(CountyCooperation, own.cooperation_id)
+    assert (ended.status, ended.ended_by_id, ended.end_reason) == (
+        CooperationStatus.ENDED,
+        actor,
+        "Tarve päättyi",
+    )
+    assert (
+        None
+        not in db.scalars(
+            select(ClientAccessGrant.ended_at).where(ClientAccessGrant.cooperation_id == ended.id)
+        ).all()
+    )
+    asked = db.scalars(
+        select(CountyCooperation).where(
+            CountyCooperation.client_id == own.client_id,
+            CountyCooperation.status == CooperationStatus.REQUESTED,
+        )
+    ).all()
+    assert [(c.county_id, c.requested_by_id, c.share_health) for c in asked] == [(own.county_id, actor, True)]
+    # Another client's request is the county's to answer: untouched.
+    assert db.get(CountyCooperation, own.declinable_request_id).status == CooperationStatus.REQUESTED
+
+
+def _assert_the_back_office_was_used(db: Session, world: World, actor: uuid.UUID, settings: Settings) -> None:
+    own = world.own
+    db.expire_all()
+    # The contract saved, renewed; its attachment removed with its file, another uploaded.
+    contract = db.get(Contract, own.contract_id)
+    assert (contract.subject, contract.client_id, contract.responsible_staff_id) == (
+        "Asunto kiintiöpakolaisperheelle",
+        own.client_id,
+        own.staff_id,
+    )
+    assert contract.ends_on == today() + timedelta(days=800)
+    assert db.get(ContractAttachment, own.attachment_id) is None
+    files = db.scalars(select(ContractAttachment).where(ContractAttachment.contract_id == contract.id)).all()
+    assert [(f.filename, f.uploaded_by_id) for f in files] == [("liite.pdf", actor)]
+    assert uploads.path_of(settings, files[0].storage_name).read_bytes() == _pdf("Uusi liite")
+    made = db.scalars(
+        select(Contract).where(Contract.id != contract.id, Contract.organisation_id == own.organisation_id)
+    ).all()
+    assert [(c.kind, c.client_id) for c in made] == [(ContractKind.HOUSING_LEASE, own.client_id)]
+    # The cost corrected, then removed; the new cost packaged into the claim, which was sent.
+    assert db.get(Cost, own.cost_id) is None
+    claim = db.get(CompensationClaim, own.claim_id)
+    assert (claim.status, claim.keha_reference) == (ClaimStatus.SENT, "KEHA/2026/123")
+    cost = db.scalar(select(Cost).where(Cost.invoice_reference == "Uusi lasku 2"))
+    assert (cost.client_id, cost.amount, cost.claim_id) == (own.client_id, Decimal("120.00"), claim.id)
+    lines = db.scalars(
+        select(ClaimLine.cost_id).where(ClaimLine.claim_id == claim.id, ClaimLine.cost_id.is_not(None))
+    )
+    assert lines.all() == [cost.id]
+    created = db.scalars(
+        select(CompensationClaim).where(
+            CompensationClaim.id != claim.id, CompensationClaim.organisation_id == own.organisation_id
+        )
+    ).all()
+    assert [(c.period_start.year, c.created_by_id) for c in created] == [(today().year - 1, actor)]
+
+
+def _assert_the_hold_was_placed_and_released(db: Session, world: World, actor: uuid.UUID) -> None:
+    own = world.own
+    db.expire_all()
+    holds = {
+        h.id: h for h in db.scalars(select(RetentionHold).where(RetentionHold.client_id == own.client_id))
+    }
+    assert holds[own.hold_id].released_by_id == actor
+    placed = [h for h in holds.values() if h.id != own.hold_id]
+    assert [(h.reason, h.placed_by_id, h.released_at) for h in placed] == [
+        ("Oikaisuvaatimus vireillä hallinto-oikeudessa", actor, None)
+    ]
+
+
+def _assert_the_survey_was_changed(db: Session, world: World, actor: uuid.UUID) -> None:
+    own = world.own
+    db.expire_all()
+    survey = db.get(Survey, own.survey_id)
+    # Renamed with another question; activated, then deactivated again.
+    assert (survey.name, survey.audience, survey.active) == (
+        "Tapaamisten palaute",
+        SurveyAudience.APPOINTMENT,
+        False,
+    )
+    switched = db.scalars(
+        select(AuditEvent.fields).where(
+            AuditEvent.object_type == "survey", AuditEvent.object_id == str(survey.id)
+        )
+    ).all()
+    assert switched.count(["active"]) == 2
+    question = [{"fi": "Saitko tarvitsemasi tiedon?"}]
+    assert (
+        db.scalars(select(SurveyQuestion.texts).where(SurveyQuestion.survey_id == survey.id)).all()
+        == question
+    )
+    # The new survey and the copy are the organisation's, with the same question.
+    others = db.scalars(
+        select(Survey).where(Survey.organisation_id == own.organisation_id, Survey.id != survey.id)
+    ).all()
+    assert len(others) == 2
+    for other in others:
+        texts = db.scalars(select(SurveyQuestion.texts).where(SurveyQuestion.survey_id == other.id)).all()
+        assert texts == question
 
 
 def _assert_the_calendar_and_messages_were_used(db: Session, world: World) -> None:
@@ -3502,8 +4690,11 @@ def _assert_the_statutory_path_was_walked(db: Session, world: World) -> None:
     # reviewed, paused, ended; a follow-up draft started.
     plan = db.get(IntegrationPlan, own.plan_id)
     assert plan.status == PlanStatus.ENDED and plan.goals_attained == "Työpaikka hoivakodissa"
-    goals = db.scalars(select(PlanGoal.text).where(PlanGoal.plan_id == plan.id).order_by(PlanGoal.position))
-    assert goals.all() == ["Työ lähihoitajana", "Suomen kieli B1-tasolle"]
+    goals = db.scalars(select(PlanGoal).where(PlanGoal.plan_id == plan.id).order_by(PlanGoal.position)).all()
+    assert [(g.text, g.attainment) for g in goals] == [
+        ("Työ lähihoitajana", GoalAttainment.ACHIEVED),
+        ("Suomen kieli B1-tasolle", GoalAttainment.ACHIEVED),
+    ]
     assert plan.ends_on == plan_dates()["ends_on"] + timedelta(days=10)  # the pause moved the end
     services = db.scalars(select(PlanService).where(PlanService.plan_id == plan.id)).all()
     assert len(services) == 2
@@ -3777,6 +4968,45 @@ def test_own_records_cannot_be_tied_to_another_organisations_records(client, fac
             },
             404,
         ),
+        # Issue 6: B's cooperation, attachment and hold under the officer's own client and contract; the
+        # own client's records under another own client's address.
+        (
+            f"/officer/clients/{own.client_id}/cooperation/{other.cooperation_id}/end",
+            {"end_reason": "x", "version": other.version("cooperation_id")},
+            404,
+        ),
+        (  # the sibling's request under Aino
+            f"/officer/clients/{own.client_id}/cooperation/{own.cooperation_request_id}/withdraw",
+            {"version": own.version("cooperation_request_id")},
+            404,
+        ),
+        (f"/officer/contracts/{own.contract_id}/attachments/{other.attachment_id}", None, 404),
+        (f"/officer/contracts/{own.contract_id}/attachments/{other.attachment_id}/delete", {}, 404),
+        (f"/officer/contracts/{other.contract_id}/attachments/{own.attachment_id}", None, 404),
+        (
+            f"/officer/contracts/{own.contract_id}",
+            {**contract_form(own), "client_id": str(other.client_id), "version": own.version("contract_id")},
+            422,
+        ),
+        (
+            f"/officer/contracts/{own.contract_id}",
+            {
+                **contract_form(own),
+                "responsible_staff_id": str(other.staff_id),
+                "version": own.version("contract_id"),
+            },
+            422,
+        ),
+        (
+            f"/officer/clients/{own.client_id}/holds/{other.hold_id}/release",
+            {"version": other.version("hold_id")},
+            404,
+        ),
+        (  # Aino's hold under her sibling
+            f"/officer/clients/{own.related_client_id}/holds/{own.hold_id}/release",
+            {"version": own.version("hold_id")},
+            404,
+        ),
     ]
     failures = []
     for url, body, expected in attempts:
@@ -3805,6 +5035,9 @@ def test_own_records_cannot_be_tied_to_another_organisations_records(client, fac
     assert db.get(ClientInvitation, own.invitation_id).revoked_at is None
     assert db.get(PlanTextTranslation, own.plan_translation_id).checked_at is None
     assert not db.scalar(select(PlanTextTranslation).where(PlanTextTranslation.text == "x"))
+    assert db.get(CountyCooperation, own.cooperation_request_id).status == CooperationStatus.REQUESTED
+    assert db.get(RetentionHold, own.hold_id).released_at is None
+    assert db.get(Contract, own.contract_id).version == own.versions["contract_id"]
 
 
 def _feed_path(client: TestClient[Litestar]) -> str:
@@ -3992,4 +5225,82 @@ def test_an_administrator_cannot_take_over_another_organisations_officer(client,
     assert reset.status_code == 404, (
         f"reset answered {reset.status_code}; signed in with the shown password, the agency's administrator "
         f"read B's client: {'Birgitta' in read}, and their health data: {'Salainen terveystieto B' in read}"
+    )
+
+
+def test_county_notes_need_a_cooperation_of_ones_own_and_answers_name_only_the_counties_own_team(
+    client, factory, db
+):
+    """Issue 6. B's second client is granted to the county actor without a cooperation: readable, but no
+    notes (403). The answer to a request names only the county's own team (a member of another county:
+    422); an answer to a form opened before a change is refused (409). None of it changes anything. Once
+    the county ends its cooperation, the client and the notes on them are out of reach (404)."""
+    world = build_world(factory, db)
+    own, other = world.own.fresh(db), world.other.fresh(db)
+    sign_in_as(client, world, Role.COUNTY_TEAM_MEMBER)
+    note = {"topic": "other_needs_goals", "text": "Tarvitsee tukihenkilön"}
+    accept = f"/officer/cooperation/{own.cooperation_request_id}/accept"
+    answer = {
+        "responsible_staff_id": str(own.county_member_id),
+        "contact_details": "puh. 029 765 4321",
+        "version": own.version("cooperation_request_id"),
+    }
+    assert client.get(f"/officer/clients/{world.other_granted_client_id}").status_code == 200
+    before = snapshot(db, world)
+    assert (
+        post(client, f"/officer/clients/{world.other_granted_client_id}/county-notes", note).status_code
+        == 403
+    )
+    assert post(client, accept, {**answer, "member": str(other.county_member_id)}).status_code == 422
+    assert (
+        post(client, accept, {**answer, "responsible_staff_id": str(other.county_member_id)}).status_code
+        == 422
+    )
+    assert post(client, accept, {**answer, "version": str(int(answer["version"]) + 1)}).status_code == 409
+    assert database_problems(before, snapshot(db, world), ()) == []
+    assert db.get(CountyCooperation, own.cooperation_request_id).status == CooperationStatus.REQUESTED
+    db.rollback()
+
+    ended = post(
+        client,
+        f"/officer/cooperation/{own.cooperation_id}/end",
+        {"end_reason": "Kuntoutusjakso päättyi", "version": own.version("cooperation_id")},
+    )
+    assert ended.status_code == 303
+    assert client.get(f"/officer/clients/{own.client_id}").status_code == 404
+    notes = client.get(f"/officer/clients/{own.client_id}/county-notes")
+    assert notes.status_code == 404 and own.county_note not in notes.text
+    assert post(client, f"/officer/clients/{own.client_id}/county-notes", note).status_code == 404
+    assert not db.scalar(select(CountyNote).where(CountyNote.text == note["text"]))
+
+
+def test_a_county_administrator_creates_system_clients_only_for_its_own_county(client, factory, db):
+    """Issue 6: system clients of the county API are a county's. The county's administrator creates one
+    (its secret shown once), for the county whatever the form says, and sees only the county's own; the
+    municipality's and B's stay out of reach (404)."""
+    world = build_world(factory, db)
+    county = db.get(Organisation, world.own.county_id)
+    administrator = factory.staff(county, Role.ADMINISTRATOR)
+    client.cookies.clear()
+    sign_in(client, administrator)
+    name = "Maakunnan asiakastietojärjestelmä C"
+    assert post(client, "/officer/admin/api-clients", {"name": ""}).status_code == 422
+    created = post(
+        client,
+        "/officer/admin/api-clients",
+        {"name": name, "organisation_id": str(world.other_organisation_id)},
+    )
+    assert created.status_code == 200 and 'class="facts secret"' in created.text
+    record = db.scalar(select(ApiClient).where(ApiClient.name == name))
+    assert record.organisation_id == county.id
+    listing = client.get("/officer/admin/api-clients")
+    assert name in listing.text
+    assert world.own.api_client_name not in listing.text and world.other.api_client_name not in listing.text
+    for theirs in (world.own.api_client_id, world.other.api_client_id):
+        assert post(client, f"/officer/admin/api-clients/{theirs}/rotate").status_code == 404
+        assert post(client, f"/officer/admin/api-clients/{theirs}/deactivate").status_code == 404
+    db.expire_all()
+    assert (
+        db.get(ApiClient, world.own.api_client_id).active
+        and db.get(ApiClient, world.other.api_client_id).active
     )

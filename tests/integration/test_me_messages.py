@@ -328,7 +328,35 @@ def test_signed_out_goes_to_sign_in(client, db, amal, officer):
     for url in ("/me/messages", f"/me/messages/{thread.id}"):
         response = client.get(url, follow_redirects=False)
         assert response.status_code in (302, 303) and response.headers["location"] == "/me/sign-in"
-    assert post(client, f"/me/messages/{thread.id}/reply", {"body": "x", "language": "en"}).status_code in (
-        302,
-        303,
-    )
+    # A reply without a session is not saved; the text comes back (see the tests below).
+    response = post(client, f"/me/messages/{thread.id}/reply", {"body": "Tämä ei lähde", "language": "en"})
+    assert response.status_code == 401 and "Tämä ei lähde" in response.text
+    assert db.scalar(select(Message.id).where(Message.body == "Tämä ei lähde")) is None
+
+
+# --- nothing the client wrote is lost --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain form", "boosted form"])
+def test_a_reply_sent_after_the_relationship_ended_comes_back_to_copy(client, db, me, officer, htmx):
+    """The officer ends the relationship while the client types: the session ends, nothing is saved,
+    and the page gives the typed text back instead of a bare redirect to sign-in."""
+    thread, _ = thread_with(db, me, officer)
+    db.execute(Client.__table__.update().where(Client.id == me.id).values(status="ended"))
+    db.commit()
+    typed = "Kiitos, tulen maanantaina. Voinko tuoda lapseni mukaan?"
+    headers = {"HX-Request": "true"} if htmx else {}
+    response = post(client, f"/me/messages/{thread.id}/reply", {"body": typed}, headers=headers)
+    assert response.status_code == (200 if htmx else 401)
+    assert "Not sent" in response.text
+    assert typed in response.text
+    db.expire_all()
+    assert db.scalar(select(Message.id).where(Message.body == typed)) is None
+
+
+def test_without_typed_text_the_app_still_goes_to_sign_in(client, db, me, officer):
+    db.execute(Client.__table__.update().where(Client.id == me.id).values(status="ended"))
+    db.commit()
+    response = client.get("/me/messages", follow_redirects=False)
+    assert response.status_code in (302, 303)
+    assert response.headers["location"] == "/me/sign-in"

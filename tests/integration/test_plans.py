@@ -95,6 +95,12 @@ def plan_form(plan, **changes):
     return form
 
 
+def attained(db, plan_id) -> dict[str, str]:
+    """The end form's attainment of every goal of the plan (required since goal attainment is recorded)."""
+    goals = db.scalars(select(PlanGoal.id).where(PlanGoal.plan_id == plan_id)).all()
+    return {f"attainment_{goal_id}": "goal_achieved" for goal_id in goals}
+
+
 def the_plan(db, plan_id) -> IntegrationPlan:
     db.expire_all()
     return db.get(IntegrationPlan, plan_id)
@@ -417,6 +423,7 @@ def test_a_pause_extends_the_plan_and_ending_records_the_reason(client, officer,
             "outcome": "interrupted",
             "ended_on": today().isoformat(),
             "end_reason": "employment",
+            **attained(db, plan.id),
         },
     )
     assert response.status_code == 303
@@ -503,6 +510,7 @@ def test_family_overview_needs_consent_and_lapses_without_plans(client, officer,
             "outcome": "ended",
             "ended_on": today().isoformat(),
             "end_reason": "studies",
+            **attained(db, plan.id),
         },
     )
     page = client.get(response.headers["location"])

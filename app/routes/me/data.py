@@ -117,8 +117,16 @@ async def who_has_viewed(request: Request[Any, Any, Any], db_session: AsyncSessi
 
 
 def _feedback_page(
-    client: Any, choices: client_feedback.Choices, form: dict[str, Any], errors: FormErrors, status: int = 200
+    client: Any,
+    choices: client_feedback.Choices,
+    surveys: dict[str, Any],
+    form: dict[str, Any],
+    errors: FormErrors,
+    status: int = 200,
+    *,
+    questions_changed: bool = False,
 ) -> Template:
+    """The form; the survey shown is the one for what the feedback is about (when chosen and active)."""
     return page(
         "me/feedback.html",
         status_code=status,
@@ -126,6 +134,9 @@ def _feedback_page(
         section=None,
         choices=choices,
         ratings=client_feedback.ratings(),
+        survey=surveys.get(str(form.get("about") or "")),
+        has_surveys=bool(surveys),
+        questions_changed=questions_changed,
         form=form,
         errors=errors,
     )
@@ -135,6 +146,7 @@ def _feedback_page(
 async def feedback_form(request: Request[Any, Any, Any], db_session: AsyncSession) -> Template:
     client = current_client(request).client
     choices = await client_feedback.choices(db_session, client, i18n.get_locale())
+    surveys = await client_feedback.surveys_for(db_session, choices, i18n.get_locale())
     chosen = client_feedback.preselected(choices, request.query_params.get("appointment"))
     await audit.record(
         db_session,
@@ -145,7 +157,7 @@ async def feedback_form(request: Request[Any, Any, Any], db_session: AsyncSessio
         object_type="appointment",
         fields=["purpose", "starts_at"],
     )
-    return _feedback_page(client, choices, {"about": chosen}, FormErrors())
+    return _feedback_page(client, choices, surveys, {"about": chosen}, FormErrors())
 
 
 @post("/me/feedback", guards=[client_guard])
@@ -153,9 +165,16 @@ async def give_feedback(request: Request[Any, Any, Any], db_session: AsyncSessio
     client = current_client(request).client
     form = await form_of(request)
     choices = await client_feedback.choices(db_session, client, i18n.get_locale())
-    parsed = client_feedback.read_form(form, choices)
+    surveys = await client_feedback.surveys_for(db_session, choices, i18n.get_locale())
+    survey = surveys.get(str(form.get("about") or ""))
+    if form.get("show"):  # "Show the questions" (without JavaScript): the same form with them, nothing saved
+        return _feedback_page(client, choices, surveys, form, FormErrors())
+    if form.get("survey_id") and survey is not None and not client_feedback.shown_survey(form, survey):
+        # The questions shown were for something else than what was finally chosen: show the right ones.
+        return _feedback_page(client, choices, surveys, form, FormErrors(), questions_changed=True)
+    parsed = client_feedback.read_form(form, choices, surveys)
     if parsed.errors:
-        return _feedback_page(client, choices, form, parsed.errors, 422)
+        return _feedback_page(client, choices, surveys, form, parsed.errors, 422)
     await client_feedback.give(db_session, client, parsed, i18n.get_locale())
     return Redirect("/me/feedback/thanks", status_code=303)
 

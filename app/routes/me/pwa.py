@@ -197,6 +197,7 @@ def worker_version() -> str:
     }
     files["sw.js"] = SW_TEMPLATE
     files["offline.html"] = ROOT / "app" / "templates" / "me" / "offline.html"
+    files["_offline_pages.html"] = ROOT / "app" / "templates" / "me" / "_offline_pages.html"  # included by it
     return _version(_fingerprint(files))
 
 

@@ -40,7 +40,15 @@ from app.db.organisation import Staff
 from app.domain import appointments, audit, clients, rules
 from app.domain.audit import Action
 from app.domain.forms import FormErrors, checkbox, text, today
-from app.domain.policy import ROLE_PERMISSIONS, Actor, Permission, client_scope, load_client, may_write_client
+from app.domain.policy import (
+    ROLE_PERMISSIONS,
+    Actor,
+    Permission,
+    client_scope,
+    is_responsible,
+    load_client,
+    may_write_client,
+)
 from app.i18n import _
 from app.routes.officer import tasks as task_routes
 from app.settings import Settings
@@ -83,19 +91,22 @@ async def _appointment_or_404(db: AsyncSession, actor: Actor, appointment_id: uu
 
 
 async def _bookable(db: AsyncSession, actor: Actor, appointment_id: uuid.UUID) -> Appointment:
-    """An appointment the actor may change: of their own organisation, every visible client writable."""
+    """An appointment the actor may change: of their own organisation, every visible client one the actor
+    is responsible for. A client whose relationship has ended does not block cancelling the appointment
+    or taking them off it (saving it with them on it is refused with the reason: check_people)."""
     appointment = await _appointment_or_404(db, actor, appointment_id)
     if appointments.as_interpreter(actor, appointment) or not appointments.may_book(actor):
         raise PermissionDeniedException
     visible = await appointments.visible_clients(db, actor, [appointment])
-    if not all(may_write_client(actor, c) for c in visible.values()):
+    if not all(is_responsible(actor, c) for c in visible.values()):
         raise PermissionDeniedException
     return appointment
 
 
 async def _writable_clients(db: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID]) -> list[Client]:
-    """The chosen clients in the order chosen, each in the actor's scope (else 404) and writable (else
-    403): one query."""
+    """The chosen clients in the order chosen, each in the actor's scope (else 404) and the actor's
+    responsibility (else 403): one query. An ended relationship is refused with its reason (422) by
+    appointments.check_people."""
     wanted = list(ids[: appointments.MAX_CLIENTS + 1])
     if not wanted:
         return []
@@ -104,7 +115,7 @@ async def _writable_clients(db: AsyncSession, actor: Actor, ids: Sequence[uuid.U
     }
     if len(found) != len(wanted):
         raise NotFoundException
-    if not all(may_write_client(actor, c) for c in found.values()):
+    if not all(is_responsible(actor, c) for c in found.values()):
         raise PermissionDeniedException
     return [found[i] for i in wanted]
 
@@ -506,12 +517,12 @@ async def _page(
         + [e.interpreter_id for e in events]
         + [e.recorded_by_id for e in events],
     )
+    # Cancelling and taking a client off stay possible after a relationship ended (_bookable).
     may_change = (
-        not interpreting
-        and appointments.may_book(actor)
-        and all(may_write_client(actor, c) for _r, c in rows)
+        not interpreting and appointments.may_book(actor) and all(is_responsible(actor, c) for _r, c in rows)
     )
-    may_record = actor.has(Permission.TRANSLATION_WORK) and (interpreting or may_change) and bool(rows)
+    writable = may_change and all(may_write_client(actor, c) for _r, c in rows)
+    may_record = actor.has(Permission.TRANSLATION_WORK) and (interpreting or writable) and bool(rows)
     context = {
         "actor": actor,
         "appointment": appointment,

@@ -48,6 +48,7 @@ from app.domain.forms import FormErrors, as_input, choice, date_field, text, tod
 from app.domain.policy import (
     Actor,
     Permission,
+    is_responsible,
     load_client,
     may_read_health,
     may_write_client,
@@ -296,7 +297,11 @@ async def update_client(
 async def end_client(
     request: HTMXRequest, db_session: AsyncSession, actor: Actor, client_id: uuid.UUID
 ) -> Template | Redirect:
-    client = await _writable(db_session, actor, client_id)
+    client = await clients.load_for_edit(db_session, actor, client_id)
+    if client is None:
+        raise NotFoundException
+    if not is_responsible(actor, client):  # an ended relationship is answered below, with the reason
+        raise PermissionDeniedException
     form = dict((await request.form()).items())
     errors = FormErrors()
     ended_on = date_field(form, "ended_on", errors, required=True)
@@ -320,7 +325,9 @@ async def end_client(
             "Someone else saved changes to this client after you opened the page. Check the details and try again."
         )
         await db_session.rollback()
-        fresh = await _writable(db_session, actor, client_id)
+        fresh = await clients.load_for_edit(db_session, actor, client_id)
+        if fresh is None:
+            raise NotFoundException from None
         return _section_page("end", fresh, form, errors, 409)
     return Redirect(f"/officer/clients/{client.id}", status_code=303)
 

@@ -19,7 +19,7 @@ from app import i18n
 from app.db.client import Client, ClientStatus
 from app.domain import audit, client_passkeys, invitations
 from app.domain.audit import Action
-from app.domain.policy import Actor, Permission, load_client, may_write_client
+from app.domain.policy import Actor, Permission, load_client, may_write_client, of_responsible_organisation
 from app.settings import Settings
 from app.web import requires, staff_guard
 
@@ -54,6 +54,8 @@ def client_language(client: Client) -> str | None:
 @get("/clients/{client_id:uuid}/app-access", guards=[requires(Permission.CLIENT_READ)])
 async def access_page(db_session: AsyncSession, actor: Actor, client_id: uuid.UUID) -> Template:
     client = await _client(db_session, actor, client_id)
+    if not of_responsible_organisation(actor, client):  # county staff reading through a cooperation
+        raise NotFoundException
     rows = await invitations.for_client(db_session, client)
     await audit.record(
         db_session,

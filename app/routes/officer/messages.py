@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import TextOrigin
-from app.db.client import Client, PermitType
+from app.db.client import Client, ClientStatus, PermitType
 from app.db.messaging import (
     GroupMessage,
     Message,
@@ -478,6 +478,19 @@ async def _request_page(
     )
 
 
+async def _relationship_ended(db: AsyncSession, client_id: uuid.UUID | None) -> str | None:
+    """Why a translation of this client's message cannot be saved: the relationship has ended, and an
+    ended relationship is read-only (§77). None when it can."""
+    if client_id is None:
+        return None
+    status = await db.scalar(select(Client.status).where(Client.id == client_id))
+    if status != ClientStatus.ENDED:
+        return None
+    return _(
+        "The client relationship has ended: its messages are kept as they are, without new translations."
+    )
+
+
 @get("/translation-requests/{request_id:uuid}", guards=TRANSLATION_WORK)
 async def request_page(db_session: AsyncSession, actor: Actor, request_id: uuid.UUID) -> Template:
     found, message, client_id = await _request_or_404(db_session, actor, request_id)
@@ -491,6 +504,10 @@ async def write_translation(
 ) -> Template | Redirect:
     found, message, client_id = await _request_or_404(db_session, actor, request_id)
     data = await _form(request)
+    if ended := await _relationship_ended(db_session, client_id):
+        return await _request_page(
+            db_session, actor, found, message, client_id, form=data, notice=ended, status=409
+        )
     parsed = messaging.read_request_translation_form(data)
     if parsed.errors:
         return await _request_page(
@@ -522,6 +539,8 @@ async def check_request(
 ) -> Template | Redirect:
     found, message, client_id = await _request_or_404(db_session, actor, request_id)
     data = await _form(request)
+    if ended := await _relationship_ended(db_session, client_id):
+        return await _request_page(db_session, actor, found, message, client_id, notice=ended, status=409)
     errors = FormErrors()
     corrected = messaging.read_body(data, "checked_body", errors, required=False)
     if errors:

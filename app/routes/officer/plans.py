@@ -25,6 +25,7 @@ from app.db.organisation import Staff
 from app.db.plan import (
     ApprovalMethod,
     ExtensionReason,
+    GoalAttainment,
     GoalKind,
     GoalType,
     IntegrationPlan,
@@ -54,6 +55,7 @@ CHOICES = {
     "review_kinds": ReviewKind,
     "pause_reasons": PauseReason,
     "end_reasons": PlanEndReason,
+    "goal_attainments": GoalAttainment,
     "approval_methods": [m for m in ApprovalMethod if m != ApprovalMethod.PASSKEY],
     "cefr_levels": Cefr,
     "skills": LanguageSkill,

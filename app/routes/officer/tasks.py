@@ -22,7 +22,7 @@ from app.db.organisation import Staff
 from app.domain import audit, clients, tasks
 from app.domain.audit import Action
 from app.domain.forms import FormErrors, text, today
-from app.domain.policy import Actor, Permission, load_client, may_write_client
+from app.domain.policy import Actor, Permission, is_responsible, load_client, may_write_client
 from app.i18n import _
 from app.web import requires, staff_guard
 
@@ -228,9 +228,13 @@ async def save_task(
 async def toggle_task(
     request: HTMXRequest, db_session: AsyncSession, actor: Actor, task_id: uuid.UUID
 ) -> Redirect:
-    """Done or not done: the form posts the state wanted, so a repeated click changes nothing."""
-    task, client = await _writable(db_session, actor, task_id)
+    """Done or not done: the form posts the state wanted, so a repeated click changes nothing. A task
+    about an ended (read-only) relationship may still be marked done, so it leaves the to-do list."""
+    task, client = await _task_or_404(db_session, actor, task_id)
     data = dict((await request.form()).items())
+    closing = client is not None and is_responsible(actor, client) and str(data.get("done") or "") == "1"
+    if client is not None and not (may_write_client(actor, client) or closing):
+        raise PermissionDeniedException
     await tasks.set_done(db_session, actor, task, str(data.get("done") or "") == "1")
     return Redirect(_back(client, data), status_code=303)
 
