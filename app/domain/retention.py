@@ -537,7 +537,7 @@ async def delete_batch(db: AsyncSession, rows: Sequence[Any], now: datetime) -> 
                 plan_service_id=None,
                 comment=None,
                 created_at=feedback.start_of_day(created_at),
-            )  # fmt: skip
+            )
             .execution_options(synchronize_session=False)
         )
     if named:
