@@ -7,7 +7,9 @@ The routes are read from the Litestar app itself, so a new /officer/ route fails
 it is added to MATRIX (or, with a reason, to SESSIONLESS). Positive controls run the same requests on the
 actor's own organisation's objects, so a matrix that refuses everything for the wrong reason cannot pass.
 The migrant app's /me routes are checked structurally here (client_guard, or listed in SESSIONLESS_ME with
-a reason); isolation between clients is tested in test_me_isolation.py.
+a reason); isolation between clients is tested in test_me_isolation.py. So is the county data API
+(/api/v1: a system client's bearer token on every route but the token endpoint); which clients a county's
+system reaches is tested in test_api_v1.py.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app.db.appointment import (
     Appointment,
@@ -80,6 +82,16 @@ from app.db.cooperation import (
     CountyNoteTopic,
 )
 from app.db.costs import ClaimLine, ClaimStatus, CompensationClaim, Cost, CostCategory
+from app.db.knowledge import (
+    ArticleStatus,
+    ArticleTopic,
+    GuidanceQuestion,
+    KnowledgeArticle,
+    KnowledgeArticleText,
+    KnowledgeArticleVersion,
+    KnowledgeSearchDoc,
+    QuestionStatus,
+)
 from app.db.messaging import (
     AuthorKind,
     GroupKind,
@@ -132,7 +144,7 @@ from app.db.programme import (
 )
 from app.db.quality import QuestionKind, Survey, SurveyAudience, SurveyQuestion
 from app.db.retention import RetentionHold
-from app.domain import api_clients, uploads
+from app.domain import api_clients, knowledge, uploads
 from app.domain.appointments import at_local
 from app.domain.forms import today
 from app.domain.plans import content_of
@@ -315,7 +327,15 @@ class Target:
     survey_name: str
     hold_id: uuid.UUID  # a retention hold on client_id, in force
     hold_reason: str
+    # Issue 7: the knowledge base for editors (see _knowledge_base()).
+    article_id: uuid.UUID  # a published article, Finnish with a Swedish translation
+    article_title: str  # its Finnish title
+    article_text_id: uuid.UUID  # its Swedish text
+    question_id: uuid.UUID  # a visitor's open question (with an e-mail address for the answer)
+    question_text: str
+    dismissable_question_id: uuid.UUID  # another open question (B: question_id)
     goal_ids: tuple[uuid.UUID, ...] = ()  # the plan's goals as saved now (kept current by fresh())
+    article_state: str = ""  # the article's texts as a page shows them (kept current by fresh())
     language: str = "sv"
     # The version each form posts back, by the field naming the record (see VERSIONED and fresh()).
     versions: Mapping[str, int] = field(default_factory=dict)
@@ -340,6 +360,13 @@ class Target:
             db.scalar(select(ContactPreference.version).where(ContactPreference.client_id == self.client_id))
             or 0
         )
+        # Publishing posts the state of the texts the page showed.
+        article = db.scalar(
+            select(KnowledgeArticle)
+            .where(KnowledgeArticle.id == self.article_id)
+            .options(selectinload(KnowledgeArticle.texts))
+        )
+        state = knowledge.state_token(article) if article else ""
         # Ending the plan records how each of its goals was attained (the goals the plan has now).
         goals = tuple(
             db.scalars(
@@ -352,6 +379,7 @@ class Target:
             versions=versions,
             presented_version_id=presented or self.presented_version_id,
             goal_ids=goals,
+            article_state=state,
         )
 
     def nonexistent(self) -> Target:
@@ -401,6 +429,10 @@ class Target:
             survey_id=uuid.uuid4(),
             hold_id=uuid.uuid4(),
             goal_ids=tuple(uuid.uuid4() for _ in self.goal_ids),
+            article_id=uuid.uuid4(),
+            article_text_id=uuid.uuid4(),
+            question_id=uuid.uuid4(),
+            dismissable_question_id=uuid.uuid4(),
         )
 
 
@@ -436,6 +468,10 @@ VERSIONED: dict[str, Any] = {
     "claim_id": CompensationClaim,
     "survey_id": Survey,
     "hold_id": RetentionHold,
+    "article_id": KnowledgeArticle,
+    "article_text_id": KnowledgeArticleText,
+    "question_id": GuidanceQuestion,
+    "dismissable_question_id": GuidanceQuestion,
 }
 
 
@@ -504,6 +540,11 @@ class World:
             other.invoice_reference,
             other.survey_name,
             other.hold_reason,
+            # Issue 7: B's article (in both languages) and B's visitor's question and address.
+            other.article_title,
+            B_ARTICLE_TITLE_SV,
+            other.question_text,
+            B_QUESTION_EMAIL,
         )
         programme = (other.programme_name, other.translation_name, other.period_note)
         # B's second client is granted to the county team member, and only to them; the grant also
@@ -1023,6 +1064,8 @@ def _client_app(
 B_COUNTY_MEMBER = "Dagmar Vierasmaakunta"  # the county member who takes part for B's client (county D)
 B_ATTACHMENT_TEXT = "Salainen liitesivu B"  # what B's contract attachment says
 A_ATTACHMENT_TEXT = "Oma liitesivu A"
+B_ARTICLE_TITLE_SV = "Främmande bostadsartikel B"  # B's article in Swedish (issue 7)
+B_QUESTION_EMAIL = "kysyja@vieras-b.example"  # where B's visitor wants the answer
 
 
 def _pdf(text: str) -> bytes:
@@ -1212,6 +1255,80 @@ def _back_office(
         "survey_name": texts["survey_name"],
         "hold_id": hold.id,
         "hold_reason": texts["hold_reason"],
+    }
+
+
+def _knowledge_base(
+    db: Session, officer: Staff, texts: Mapping[str, str], *, second_question: bool
+) -> dict[str, Any]:
+    """Issue 7: the organisation's published article (Finnish, a translator's Swedish text, version 1 on
+    the public pages) and a visitor's open question about it, with an address for the answer (and, if
+    asked for, a second open question)."""
+    source = KnowledgeArticleText(
+        language="fi",
+        title=texts["article_title"],
+        summary="Näin haet vuokra-asuntoa.",
+        body="Hae asuntoa kaupungin vuokrataloyhtiöltä.",
+        origin=TextOrigin.ORIGINAL,
+        source_hash="",
+        edited_by_id=officer.id,
+    )
+    source.source_hash = knowledge.hash_of(source)
+    swedish = KnowledgeArticleText(
+        language="sv",
+        title=texts["article_title_sv"],
+        summary="Så söker du en hyresbostad.",
+        body="Sök en bostad hos stadens hyresbolag.",
+        origin=TextOrigin.TRANSLATOR,
+        source_hash=source.source_hash,
+        edited_by_id=officer.id,
+    )
+    article = KnowledgeArticle(
+        organisation_id=officer.organisation_id,
+        topic=ArticleTopic.HOUSING,
+        slug=texts["slug"],
+        status=ArticleStatus.PUBLISHED,
+        source_language="fi",
+        published_at=utcnow() - timedelta(days=5),
+        created_by_id=officer.id,
+        texts=[source, swedish],
+    )
+    db.add(article)
+    db.flush()
+    content = knowledge.current_content(article)
+    db.add(
+        KnowledgeArticleVersion(
+            article_id=article.id,
+            number=1,
+            content=content,
+            content_hash=content_hash(content),
+            published_by_id=officer.id,
+        )
+    )
+
+    def question(text: str, email: str | None) -> GuidanceQuestion:
+        asked = GuidanceQuestion(
+            organisation_id=officer.organisation_id,
+            language="fi",
+            topic=ArticleTopic.HOUSING,
+            article_id=article.id,
+            text=text,
+            email=email,
+            status=QuestionStatus.OPEN,
+        )
+        db.add(asked)
+        return asked
+
+    asked = question(texts["question"], texts["question_email"])
+    other = question("Voiko asunnon vaihtaa?", None) if second_question else asked
+    db.commit()
+    return {
+        "article_id": article.id,
+        "article_title": texts["article_title"],
+        "article_text_id": swedish.id,
+        "question_id": asked.id,
+        "question_text": texts["question"],
+        "dismissable_question_id": other.id,
     }
 
 
@@ -1442,6 +1559,30 @@ def build_world(factory: Any, db: Session) -> World:
             "hold_reason": "Salainen valitusasia B",
         },
     )
+    own_knowledge = _knowledge_base(
+        db,
+        colleague,
+        {
+            "article_title": "Oma asuntoartikkeli A",
+            "article_title_sv": "Egen bostadsartikel A",
+            "slug": "oma-asuntoartikkeli",
+            "question": "Oma kävijän kysymys A: saako asuntoon koiran?",
+            "question_email": "kysyja@oma-a.example",
+        },
+        second_question=True,
+    )
+    other_knowledge = _knowledge_base(
+        db,
+        officer_b,
+        {
+            "article_title": "Vieras asuntoartikkeli B",
+            "article_title_sv": B_ARTICLE_TITLE_SV,
+            "slug": "vieras-asuntoartikkeli",
+            "question": "Salainen kävijän kysymys B: miten haen tukea?",
+            "question_email": B_QUESTION_EMAIL,
+        },
+        second_question=False,
+    )
     own_overview = _family_overview(db, colleague, family_a, "Oman perheen tavoite A")
     other_overview = _family_overview(db, officer_b, [client_b, granted_b], "Salainen perheen tavoite B")
 
@@ -1534,6 +1675,7 @@ def build_world(factory: Any, db: Session) -> World:
             **own_app,
             **own_cooperation,
             **own_office,
+            **own_knowledge,
         ),
         own_passkeys=own_passkeys,
         other=Target(
@@ -1561,6 +1703,7 @@ def build_world(factory: Any, db: Session) -> World:
             **other_app,
             **other_cooperation,
             **other_office,
+            **other_knowledge,
         ),
         other_organisation_id=other.id,
         other_client_ids=(ids["client_b"], ids["granted_b"]),
@@ -2875,7 +3018,7 @@ MATRIX: list[Case] = [
         404,
         303,
     ),
-    # --- Issue 6: multi-sector cooperation with the wellbeing services county (services 6 and 18). ------
+    # --- Issue 6: multi-sector cooperation with the wellbeing services county (services 6 and 18). ---
     # The county team answers requests addressed to its own county: the county actor's county is the one
     # A's cooperations go to, B's go to another county (404). The county member taking part writes notes;
     # who reads them is policy.county_note_scope (B's note is not shared: never shown to anyone in A).
@@ -2987,7 +3130,7 @@ MATRIX: list[Case] = [
         },
         creates=("county_cooperation", "consent"),
     ),
-    # --- Issue 6: contracts with service providers (service 11): the organisation's own. ------------------
+    # --- Issue 6: contracts with service providers (service 11): the organisation's own. ------------
     Case(
         "GET",
         "/officer/contracts",
@@ -3084,7 +3227,7 @@ MATRIX: list[Case] = [
         404,
         303,
     ),
-    # --- Issue 6: costs and compensation claims to KEHA (3.4.12): the organisation's own. ---------------
+    # --- Issue 6: costs and compensation claims to KEHA (3.4.12): the organisation's own. -----------
     # Costs before the client's data changes below (the compensation rules read the first municipality
     # of residence, which the client form of the tests leaves empty).
     Case(
@@ -3191,7 +3334,7 @@ MATRIX: list[Case] = [
         409,
         body=lambda t: {"version": t.version("claim_id")},
     ),
-    # --- Issue 6: feedback surveys (service 10), managers of the organisation. -------------------------
+    # --- Issue 6: feedback surveys (service 10), managers of the organisation. ----------------------
     Case("GET", "/officer/surveys", Permission.QUALITY_MANAGE, 200, 200, reveals=lambda t: (t.survey_name,)),
     Case("GET", "/officer/surveys/new", Permission.QUALITY_MANAGE, 200, 200),
     Case(  # whatever is aimed at, a new survey is the actor's own organisation's
@@ -3254,7 +3397,7 @@ MATRIX: list[Case] = [
         303,
         body=lambda t: {"version": t.version("survey_id")},
     ),
-    # --- Issue 6: managers' reports (service 13) and the retention register (§77). ---------------------
+    # --- Issue 6: managers' reports (service 13) and the retention register (§77). ------------------
     Case(  # narrowed to B's officer: not of the manager's organisation
         "GET",
         "/officer/reports",
@@ -3280,6 +3423,160 @@ MATRIX: list[Case] = [
         200,
         200,
         reveals=lambda t: (t.client_display, t.hold_reason),
+    ),
+    # --- Issue 7: the public knowledge base for its editors (service 21): the organisation's own articles
+    # and its visitors' questions. Reads first, then the changes an editor makes, in order.
+    Case(
+        "GET", "/officer/articles", Permission.KNOWLEDGE_EDIT, 200, 200, reveals=lambda t: (t.article_title,)
+    ),
+    Case(  # a draft from a visitor's question: only from a question of the organisation's own
+        "GET",
+        "/officer/articles/new",
+        Permission.KNOWLEDGE_EDIT,
+        200,
+        200,
+        query=lambda t: f"question={t.question_id}",
+        reveals=lambda t: (t.question_text,),
+    ),
+    Case(
+        "GET",
+        "/officer/articles/{article_id:uuid}",
+        Permission.KNOWLEDGE_EDIT,
+        404,
+        200,
+        reveals=lambda t: (t.article_title,),
+    ),
+    Case(
+        "GET",
+        "/officer/articles/{article_id:uuid}/edit",
+        Permission.KNOWLEDGE_EDIT,
+        404,
+        200,
+        reveals=lambda t: (t.article_title,),
+    ),
+    Case(
+        "GET",
+        "/officer/articles/{article_id:uuid}/versions/{number:int}",
+        Permission.KNOWLEDGE_EDIT,
+        404,
+        200,
+        reveals=lambda t: (t.article_title,),
+    ),
+    Case(
+        "GET",
+        "/officer/articles/{article_id:uuid}/texts/{language:str}",
+        Permission.KNOWLEDGE_EDIT,
+        404,
+        200,
+        reveals=lambda t: (t.article_title,),
+    ),
+    Case(
+        "GET",
+        "/officer/articles/questions",
+        Permission.KNOWLEDGE_EDIT,
+        200,
+        200,
+        reveals=lambda t: (t.question_text,),
+    ),
+    Case(
+        "GET",
+        "/officer/articles/questions/{question_id:uuid}",
+        Permission.KNOWLEDGE_EDIT,
+        404,
+        200,
+        reveals=lambda t: (t.question_text,),
+    ),
+    Case(  # whatever is aimed at, the new draft is the organisation's own (B's question is not linked)
+        "POST",
+        "/officer/articles",
+        Permission.KNOWLEDGE_EDIT,
+        303,
+        303,
+        body=lambda t: {
+            "topic": "housing",
+            "source_language": "fi",
+            "slug": "koira-vuokra-asunnossa",
+            "title": "Koira vuokra-asunnossa",
+            "summary": "Kysy vuokranantajalta.",
+            "body": "Vuokrasopimus kertoo, saako asunnossa pitää lemmikkejä.",
+            "question": str(t.question_id),
+            "organisation_id": str(t.organisation_id),
+        },
+        creates=("knowledge_article", "knowledge_article_text"),
+    ),
+    Case(  # the source text changes: the Swedish text becomes stale
+        "POST",
+        "/officer/articles/{article_id:uuid}",
+        Permission.KNOWLEDGE_EDIT,
+        404,
+        303,
+        body=lambda t: {
+            "topic": "housing",
+            "slug": "vuokra-asunnon-haku",
+            "title": "Vuokra-asunnon haku",
+            "summary": "Näin haet vuokra-asuntoa.",
+            "body": "Hae asuntoa kaupungin vuokrataloyhtiöltä tai yksityiseltä vuokranantajalta.",
+            "version": t.version("article_id"),
+        },
+    ),
+    Case(  # the translator brings the Swedish text up to date
+        "POST",
+        "/officer/articles/{article_id:uuid}/texts/{language:str}",
+        Permission.KNOWLEDGE_EDIT,
+        404,
+        303,
+        body=lambda t: {
+            "title": "Att söka en hyresbostad",
+            "summary": "Så söker du en hyresbostad.",
+            "body": "Sök en bostad hos stadens hyresbolag eller hos en privat hyresvärd.",
+            "origin": "translator",
+            "version": t.version("article_text_id"),
+        },
+    ),
+    Case(  # no machine translation server in the tests: "not in use" (409, nothing saved), as for plans
+        "POST",
+        "/officer/articles/{article_id:uuid}/texts/{language:str}/machine",
+        Permission.KNOWLEDGE_EDIT,
+        404,
+        409,
+    ),
+    Case(  # the changed texts as version 2 on the public pages
+        "POST",
+        "/officer/articles/{article_id:uuid}/publish",
+        Permission.KNOWLEDGE_EDIT,
+        404,
+        303,
+        body=lambda t: {"state": t.article_state},
+        creates=("knowledge_article_version",),
+    ),
+    Case(
+        "POST",
+        "/officer/articles/{article_id:uuid}/withdraw",
+        Permission.KNOWLEDGE_EDIT,
+        404,
+        303,
+        body=lambda t: {"version": t.version("article_id")},
+    ),
+    Case(  # answered by e-mail, as the visitor asked (then the address is deleted)
+        "POST",
+        "/officer/articles/questions/{question_id:uuid}/answer",
+        Permission.KNOWLEDGE_EDIT,
+        404,
+        303,
+        body=lambda t: {
+            "answer": "Katso vuokrasopimuksesi tai kysy vuokranantajalta.",
+            "version": t.version("question_id"),
+        },
+        creates=("outbox_message",),
+    ),
+    Case(  # another open question (B: its only one, refused)
+        "POST",
+        "/officer/articles/questions/{question_id:uuid}/dismiss",
+        Permission.KNOWLEDGE_EDIT,
+        404,
+        303,
+        ids={"question_id": lambda t: t.dismissable_question_id},
+        body=lambda t: {"version": t.version("dismissable_question_id")},
     ),
     # Changes to a client: these run after the reads, which look for the client's name.
     Case(
@@ -3531,6 +3828,21 @@ PUBLIC_PATHS: dict[str, str] = {
         "limit per address"
     ),
     "/feedback/thanks": "the thank-you page after anonymous feedback: no data",
+    # Low-threshold guidance (issue 7, service 21): the deployment's organisation's published articles
+    # only (drafts and other organisations' articles are not found), anonymous questions.
+    "/guidance": "the public knowledge base's front page: topics and search, published articles only",
+    "/guidance/topics/{topic:str}": "a topic's published articles",
+    "/guidance/articles/{slug:str}": "a published article (its latest published version)",
+    "/guidance/articles/{slug:str}/{language:str}": "a published article in a chosen language",
+    "/guidance/search": "search of the published articles (GET; the words are neither logged nor stored)",
+    "/guidance/ask": "the form for an anonymous question: no data",
+    "/guidance/questions": (
+        "an anonymous question (an e-mail address only if the visitor wants the answer so): CSRF-protected, "
+        "a honeypot field and a limit per address; stores nothing it shows"
+    ),
+    "/guidance/questions/sent": "the thank-you page after a question: no data",
+    "/guidance/sw.js": "the guidance pages' service worker: static code and a list of static files",
+    "/guidance/offline": "the offline page: no data",
     # The county data-transfer API (issue 6, service 18): no session and no CSRF; its own authentication,
     # tested with every other county's and client's ids in tests/integration/test_api_v1.py.
     "/api/v1/token": (
@@ -3538,7 +3850,9 @@ PUBLIC_PATHS: dict[str, str] = {
         "for a 15-minute bearer token; failed attempts limited per client and per address"
     ),
     "/api/v1/clients": "bearer token of a county's system client (bearer_guard): that county's cooperations",
-    "/api/v1/clients/{client_id:uuid}": "bearer token (bearer_guard): a client the county cooperates on, else 404",
+    "/api/v1/clients/{client_id:uuid}": (
+        "bearer token (bearer_guard): a client the county cooperates on; any other id answers 404"
+    ),
 }
 PUBLIC_PREFIXES: dict[str, str] = {
     "/schema": "Litestar's generated OpenAPI documents and viewers (route descriptions, no data)",
@@ -3600,6 +3914,9 @@ PATH_PARAMETERS: dict[str, Callable[[Target], Any]] = {
     "claim_id": lambda t: t.claim_id,
     "survey_id": lambda t: t.survey_id,
     "hold_id": lambda t: t.hold_id,
+    "article_id": lambda t: t.article_id,
+    "number": lambda t: 1,  # the article's first published version
+    "question_id": lambda t: t.question_id,
 }
 
 
@@ -3693,6 +4010,11 @@ COUNTED = (
     Survey,
     SurveyQuestion,
     RetentionHold,
+    KnowledgeArticle,
+    KnowledgeArticleText,
+    KnowledgeArticleVersion,
+    KnowledgeSearchDoc,
+    GuidanceQuestion,
 )
 
 
@@ -4056,11 +4378,12 @@ def _communication_rows(
 def _back_office_rows(
     db: Session, world: World, rows: Callable[[Any], list[tuple[Any, ...]]], b_clients: tuple[uuid.UUID, ...]
 ) -> dict[str, Any]:
-    """Organisation B's records of issue 6, down to versions, states and secret hashes."""
+    """Organisation B's records of issues 6 and 7, down to versions, states and secret hashes."""
     b = world.other_organisation_id
     b_contracts = select(Contract.id).where(Contract.organisation_id == b)
     b_claims = select(CompensationClaim.id).where(CompensationClaim.organisation_id == b)
     b_surveys = select(Survey.id).where(Survey.organisation_id == b)
+    b_articles = select(KnowledgeArticle.id).where(KnowledgeArticle.organisation_id == b)
     return {
         "cooperations": rows(
             select(
@@ -4121,6 +4444,35 @@ def _back_office_rows(
             select(RetentionHold.id, RetentionHold.version, RetentionHold.released_at)
             .where(RetentionHold.client_id.in_(b_clients))
             .order_by(RetentionHold.id)
+        ),
+        # Issue 7: B's articles, their texts and versions, and B's visitors' questions.
+        "articles": rows(
+            select(
+                KnowledgeArticle.id, KnowledgeArticle.version, KnowledgeArticle.status, KnowledgeArticle.slug
+            )
+            .where(KnowledgeArticle.organisation_id == b)
+            .order_by(KnowledgeArticle.id)
+        ),
+        "article texts": rows(
+            select(KnowledgeArticleText.id, KnowledgeArticleText.version, KnowledgeArticleText.source_hash)
+            .where(KnowledgeArticleText.article_id.in_(b_articles))
+            .order_by(KnowledgeArticleText.id)
+        ),
+        "article versions": rows(
+            select(KnowledgeArticleVersion.id)
+            .where(KnowledgeArticleVersion.article_id.in_(b_articles))
+            .order_by(KnowledgeArticleVersion.id)
+        ),
+        "visitors' questions": rows(
+            select(
+                GuidanceQuestion.id,
+                GuidanceQuestion.version,
+                GuidanceQuestion.status,
+                GuidanceQuestion.email,
+                GuidanceQuestion.draft_article_id,
+            )
+            .where(GuidanceQuestion.organisation_id == b)
+            .order_by(GuidanceQuestion.id)
         ),
     }
 
@@ -4396,6 +4748,7 @@ def test_the_same_requests_succeed_on_own_objects(role, client, factory, db, set
         _assert_the_cooperation_was_changed_by_the_organisation(db, world, world.actors[role])
         _assert_the_back_office_was_used(db, world, world.actors[role], settings)
         _assert_the_hold_was_placed_and_released(db, world, world.actors[role])
+        _assert_the_knowledge_base_was_edited(db, world, world.actors[role])
     elif role is Role.COUNTY_TEAM_MEMBER:
         _assert_the_county_took_part(db, world, world.actors[role])
     elif role is Role.ADMINISTRATOR:
@@ -4452,8 +4805,54 @@ def test_the_same_requests_succeed_on_own_objects(role, client, factory, db, set
         _assert_the_back_office_was_used(db, world, manager, settings)
         _assert_the_hold_was_placed_and_released(db, world, manager)
         _assert_the_survey_was_changed(db, world, manager)
+        _assert_the_knowledge_base_was_edited(db, world, manager)
     if role in (Role.INTEGRATION_OFFICER, Role.MANAGER):
         _assert_the_programme_was_changed(db, world)
+
+
+def _assert_the_knowledge_base_was_edited(db: Session, world: World, actor: uuid.UUID) -> None:
+    own = world.own
+    db.expire_all()
+    # Edited, its Swedish text brought up to date, published as version 2, then withdrawn.
+    article = db.scalar(
+        select(KnowledgeArticle)
+        .where(KnowledgeArticle.id == own.article_id)
+        .options(selectinload(KnowledgeArticle.texts))
+    )
+    assert (article.slug, article.status) == ("vuokra-asunnon-haku", ArticleStatus.DRAFT)
+    assert [(s.language, s.state) for s in knowledge.freshness(article) if s.row] == [
+        ("fi", "original"),
+        ("sv", "current"),
+    ]
+    versions = db.scalars(
+        select(KnowledgeArticleVersion)
+        .where(KnowledgeArticleVersion.article_id == article.id)
+        .order_by(KnowledgeArticleVersion.number)
+    ).all()
+    assert [(v.number, v.content["texts"]["sv"]["title"]) for v in versions] == [
+        (1, "Egen bostadsartikel A"),
+        (2, "Att söka en hyresbostad"),
+    ]
+    assert versions[1].published_by_id == actor
+    assert not db.scalar(select(KnowledgeSearchDoc).where(KnowledgeSearchDoc.article_id == article.id))
+    # The question answered (its address then deleted, the answer on its way), the draft made from it is
+    # the organisation's, the other question dismissed.
+    asked = db.get(GuidanceQuestion, own.question_id)
+    assert (asked.status, asked.answered_by_id, asked.email, asked.answer_emailed) == (
+        QuestionStatus.ANSWERED,
+        actor,
+        None,
+        True,
+    )
+    assert db.scalar(select(OutboxMessage).where(OutboxMessage.address == "kysyja@oma-a.example"))
+    draft = db.get(KnowledgeArticle, asked.draft_article_id)
+    assert (draft.organisation_id, draft.slug, draft.status) == (
+        own.organisation_id,
+        "koira-vuokra-asunnossa",
+        ArticleStatus.DRAFT,
+    )
+    dismissed = db.get(GuidanceQuestion, own.dismissable_question_id)
+    assert (dismissed.status, dismissed.answered_by_id) == (QuestionStatus.DISMISSED, actor)
 
 
 def _assert_the_county_took_part(db: Session, world: World, actor: uuid.UUID) -> None:
@@ -4974,6 +5373,16 @@ def test_own_records_cannot_be_tied_to_another_organisations_records(client, fac
             f"/officer/clients/{own.client_id}/cooperation/{other.cooperation_id}/end",
             {"end_reason": "x", "version": other.version("cooperation_id")},
             404,
+        ),
+        (  # a request to B, a municipality: only wellbeing services counties can be asked
+            f"/officer/clients/{own.client_id}/cooperation",
+            {
+                "county_id": str(other.organisation_id),
+                "reason": "x",
+                "consent_given": "on",
+                "consent_decided_on": _days(0),
+            },
+            422,
         ),
         (  # the sibling's request under Aino
             f"/officer/clients/{own.client_id}/cooperation/{own.cooperation_request_id}/withdraw",

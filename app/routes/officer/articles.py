@@ -369,9 +369,12 @@ async def machine_translate(
     language = _language(article, language)
     try:
         await knowledge.translate_by_machine(db_session, actor, settings, article, language)
-    except machine_translation.MachineTranslationOff:
-        raise NotFoundException from None
-    except machine_translation.MachineTranslationError as failure:
+    except (
+        machine_translation.MachineTranslationOff,
+        machine_translation.MachineTranslationError,
+    ) as failure:
+        # Off: "not in use" (409), as for plan texts and messages; a failed call: 422 with its reason.
+        off = isinstance(failure, machine_translation.MachineTranslationOff)
         await db_session.rollback()
         fresh = await _article(db_session, actor, article_id)
         row = knowledge.text_in(fresh, language)
@@ -379,7 +382,8 @@ async def machine_translate(
         if row is not None:
             form = {"title": row.title, "summary": row.summary, "body": row.body, "origin": row.origin.value}
             form["version"] = str(row.version)
-        return _text_page(actor, settings, fresh, language, form, status=422, problem=failure.message)
+        problem = _("Machine translation is not in use.") if off else str(getattr(failure, "message", ""))
+        return _text_page(actor, settings, fresh, language, form, status=409 if off else 422, problem=problem)
     return Redirect(f"/officer/articles/{article.id}?done=machine#texts", status_code=303)
 
 
