@@ -509,6 +509,11 @@ ALLOWED_ON_ENDED = {
     ("POST", "/officer/appointments/{appointment_id:uuid}/cancel"),  # no meeting with someone gone
     ("POST", "/officer/appointments/{appointment_id:uuid}/delete"),
     ("POST", "/officer/tasks/{task_id:uuid}/toggle"),  # done: off the officer's list (tested below)
+    # Less sharing, never more: the county's access can still be withdrawn or ended.
+    ("POST", "/officer/clients/{client_id:uuid}/cooperation/{cooperation_id:uuid}/withdraw"),
+    ("POST", "/officer/clients/{client_id:uuid}/cooperation/{cooperation_id:uuid}/end"),
+    # Invoices arrive after the end; costs are the organisation's records (kept after the deletion).
+    ("POST", "/officer/compensation/clients/{client_id:uuid}/costs"),
 }
 # What a client's POST route is aimed at: the client, or a record of theirs.
 CLIENT_RECORDS = (
