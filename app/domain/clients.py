@@ -252,9 +252,22 @@ async def end_relationship(
     reason: EndReason,
     note: str | None,
 ) -> None:
+    await set_relationship(db, actor, client, seen_version, ended_on, reason, note)
+
+
+async def set_relationship(
+    db: AsyncSession,
+    actor: Actor,
+    client: Client,
+    seen_version: int,
+    ended_on: date | None,
+    reason: EndReason | None = None,
+    note: str | None = None,
+) -> None:
+    """End the relationship (an end date) or continue it (None), version-checked and audited."""
     if seen_version != client.version:
         raise StaleEdit
-    client.status = ClientStatus.ENDED
+    client.status = ClientStatus.ACTIVE if ended_on is None else ClientStatus.ENDED
     client.ended_on = ended_on
     client.end_reason = reason
     client.end_note = note

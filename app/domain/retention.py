@@ -52,7 +52,7 @@ from app.db.organisation import Staff
 from app.db.plan import FamilyOverview, FamilyOverviewMember, IntegrationPlan, PlanStatus
 from app.db.quality import FeedbackAnswer
 from app.db.retention import AnonymisedClient, JobRun, RetentionHold
-from app.domain import audit, feedback, rules
+from app.domain import audit, clients, feedback, rules
 from app.domain.audit import Action
 from app.domain.forms import FormErrors, today
 from app.domain.policy import Actor, is_responsible, may_hold
@@ -288,25 +288,10 @@ async def reopen(db: AsyncSession, actor: Actor, client: Client, seen_version: i
         raise NotAllowed(
             _("The retention period has passed: the data is deleted. Register the person as a new client.")
         )
-    if seen_version != client.version:
-        raise StaleEdit
-    client.status = ClientStatus.ACTIVE
-    client.ended_on = None
-    client.end_reason = None
-    client.end_note = None
     try:
-        await db.flush()
-    except StaleDataError as error:
+        await clients.set_relationship(db, actor, client, seen_version, None)
+    except clients.StaleEdit as error:
         raise StaleEdit from error
-    await audit.record(
-        db,
-        Action.UPDATE,
-        actor=actor,
-        client_id=client.id,
-        object_type="client",
-        object_id=client.id,
-        fields=["status", "ended_on", "end_reason", "end_note"],
-    )
 
 
 # --- the manager's page ---------------------------------------------------------------------------
