@@ -31,7 +31,7 @@ run: translations espeak
 
 # Re-extract strings after changing them, then translate the new ones in app/locales/*/messages.po.
 extract: install
-	$(BIN)/pybabel extract -F babel.cfg -k N_ --sort-by-file --no-wrap --project=Kotopolku -o app/locales/messages.pot app
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --sort-by-file --add-location=file --no-wrap --project=Kotopolku -o app/locales/messages.pot app
 	$(BIN)/pybabel update -i app/locales/messages.pot -d app/locales -D messages --no-wrap --ignore-obsolete --no-fuzzy-matching
 
 postgres:
