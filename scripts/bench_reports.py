@@ -346,9 +346,16 @@ async def time_domain(runs: int, explain: bool) -> None:
     async with async_sessionmaker(engine, expire_on_commit=False)() as db:
         if explain:
             settings = rules.RuleSettings()
+            if reports.QUERY_WORKERS is not None:  # as the dashboard runs them
+                await db.execute(text(f"SET max_parallel_workers_per_gather = {reports.QUERY_WORKERS}"))
             builders: dict[str, Callable[[], Any]] = {
                 "clients": lambda: reports._clients_statement(org, year),
-                "path (deadlines, throughput)": lambda: reports._path_statement(org, year, settings),
+                **{
+                    f"path: {item} (deadlines, throughput)": (
+                        lambda item=item: reports._path_statements(org, year, settings)[item]
+                    )
+                    for item in reports.PATH_STEPS
+                },
                 "reviews": lambda: reports._reviews_statement(org, year),
                 "services": lambda: reports._services_statement(org, year),
                 "language_tests": lambda: reports._language_tests_statement(org, year),

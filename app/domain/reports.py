@@ -49,6 +49,7 @@ from sqlalchemy import (
     type_coerce,
     union_all,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
@@ -579,11 +580,15 @@ def plan_on_time() -> ColumnElement[bool]:
     )
 
 
-def _path_statement(org: uuid.UUID, f: Filters, settings: rules.RuleSettings) -> Any:
-    """(item, outcome, days, n) of the integration path in the period, for two panels at once: first
-    assessments and first plans with their deadline outcome and the days from the step before, and
-    plans whose first service started in the period with the days from the plan's start. Days come as a
-    histogram, so medians come out the same on every database."""
+PATH_STEPS = ("assessment", "plan", "service")
+
+
+def _path_statements(org: uuid.UUID, f: Filters, settings: rules.RuleSettings) -> dict[str, Any]:
+    """(item, outcome, days, n) of the integration path in the period, for two panels at once, one
+    statement per item (so that they can run side by side): first assessments and first plans with their
+    deadline outcome and the days from the step before, and plans whose first service started in the
+    period with the days from the plan's start. Days come as a histogram, so medians come out the same
+    on every database."""
     assessed = (
         select(
             literal("assessment").label("item"),
@@ -634,18 +639,22 @@ def _path_statement(org: uuid.UUID, f: Filters, settings: rules.RuleSettings) ->
             IntegrationPlan.status.in_(MADE),
         )
     )
-    steps = union_all(assessed, planned, _narrowed(served, f, IntegrationPlan.client_id)).subquery()
-    return select(steps.c.item, steps.c.outcome, steps.c.days, func.count().label("n")).group_by(
-        steps.c.item, steps.c.outcome, steps.c.days
-    )
 
+    def histogram(statement: Any) -> Any:
+        step = statement.subquery()
+        return select(step.c.item, step.c.outcome, step.c.days, func.count().label("n")).group_by(
+            step.c.item, step.c.outcome, step.c.days
+        )
 
-async def _path(db: AsyncSession, org: uuid.UUID, f: Filters, settings: rules.RuleSettings) -> list[Any]:
-    return await _rows(db, _path_statement(org, f, settings))
+    return {
+        "assessment": histogram(assessed),
+        "plan": histogram(planned),
+        "service": histogram(_narrowed(served, f, IntegrationPlan.client_id)),
+    }
 
 
 def deadlines_panel(path: Sequence[Any], settings: rules.RuleSettings) -> Panel:
-    """From the rows of _path_statement."""
+    """From the rows of _path_statements."""
     counts: dict[tuple[str, str], int] = {}
     for r in path:
         counts[(r.item, r.outcome)] = counts.get((r.item, r.outcome), 0) + int(r.n)
@@ -1174,7 +1183,7 @@ STEP_OF_ITEM = {
 
 
 def throughput_panel(path: Sequence[Any]) -> Panel:
-    """From the rows of _path_statement (a plan with no assessment has no days to count)."""
+    """From the rows of _path_statements (a plan with no assessment has no days to count)."""
     histograms: dict[str, list[tuple[int, int]]] = {step: [] for step in THROUGHPUT_STEPS}
     for r in path:
         if r.days is not None:
@@ -1301,6 +1310,10 @@ class Dashboard:
 
 
 PARALLEL_QUERIES = 3  # connections one dashboard uses at once on PostgreSQL, besides the request's own
+# PostgreSQL's parallel workers per panel query (max_parallel_workers_per_gather; None: the server's). The
+# panels already run side by side on PARALLEL_QUERIES connections; workers inside each query on top of
+# that only compete for the same CPUs (see docs/STATISTICS.md, Performance).
+QUERY_WORKERS: int | None = 0
 
 
 async def _run_all(
@@ -1318,6 +1331,10 @@ async def _run_all(
 
     async def run(job: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
         async with limit, maker() as session:
+            if QUERY_WORKERS is not None:  # for this transaction only: the pooled connection keeps its own
+                await session.execute(
+                    sql_text(f"SET LOCAL max_parallel_workers_per_gather = {int(QUERY_WORKERS)}")
+                )
             return await job(session)
 
     values = await asyncio.gather(*(run(job) for job in jobs.values()))
@@ -1331,27 +1348,35 @@ async def dashboard(
     only: Sequence[str] = PANELS,
     settings: rules.RuleSettings | None = None,
 ) -> Dashboard:
-    """The panels (all, or those named in `only`): one aggregate query each, and one for the two
-    panels of the integration path (deadlines and throughput times)."""
+    """The panels (all, or those named in `only`): one aggregate query each, and three for the two
+    panels of the integration path (deadlines and throughput times), one per step."""
     settings = settings or rules.RuleSettings()
     org = organisation_id
-    # The slowest first, so that the parallel connections finish at about the same time.
+    path = _path_statements(org, f, settings) if {"deadlines", "throughput"} & set(only) else {}
+
+    def step(item: str) -> Callable[[AsyncSession], Awaitable[Any]]:
+        return lambda s: _rows(s, path[item])
+
+    # Roughly the slowest first, so that the parallel connections finish at about the same time.
     queries: dict[str, Callable[[AsyncSession], Awaitable[Any]]] = {
-        "path": lambda s: _path(s, org, f, settings),
-        "language_tests": lambda s: language_tests_panel(s, org, f),
+        "path:plan": step("plan"),
         "services": lambda s: services_panel(s, org, f),
+        "path:service": step("service"),
+        "language_tests": lambda s: language_tests_panel(s, org, f),
         "reviews": lambda s: reviews_panel(s, org, f),
         "clients": lambda s: clients_panel(s, org, f),
+        "path:assessment": step("assessment"),
+        "goal_attainment": lambda s: goal_attainment_panel(s, org, f),
         "feedback": lambda s: feedback_panel(s, org, f),
         "costs": lambda s: costs_panel(s, org, f),
         "claims": lambda s: claims_panel(s, org, f),
-        "goal_attainment": lambda s: goal_attainment_panel(s, org, f),
     }
-    wanted = {*only, *(["path"] if {"deadlines", "throughput"} & set(only) else [])}
+    wanted = {*only, *(f"path:{item}" for item in path)}
     found = await _run_all(db, {key: job for key, job in queries.items() if key in wanted})
-    if "path" in found:  # one query serves both
-        found["deadlines"] = deadlines_panel(found["path"], settings)
-        found["throughput"] = throughput_panel(found["path"])
+    if path:  # the three steps serve both panels
+        rows = [row for item in PATH_STEPS for row in found.pop(f"path:{item}")]
+        found["deadlines"] = deadlines_panel(rows, settings)
+        found["throughput"] = throughput_panel(rows)
     return Dashboard(f, [found[key] for key in PANELS if key in only])
 
 
