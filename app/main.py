@@ -35,18 +35,23 @@ from app.domain import pwa
 from app.domain.phone import display as phone_display
 from app.jobs.worker import in_process_worker
 from app.labels import SEGMENTS, field_label, label, options
-from app.routes import api_v1, guidance, health, me, public, public_feedback
+from app.routes import api_v1, guidance, health, me, public, public_feedback, referral
 from app.routes.officer import (
     admin,
     api_clients,
+    arrivals,
     articles,
     audit_log,
     clients,
     compensation,
     contracts,
     cooperation,
+    guidance_plans,
+    guidance_visits,
     home,
+    outreach,
     quality,
+    referrals,
     reports,
     retention,
     sign_in,
@@ -228,6 +233,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             articles.router,
             reports.router,
             retention.router,
+            outreach.router,
+            referrals.router,
+            referral.router,
+            arrivals.router,
+            guidance_plans.router,
+            guidance_visits.router,
             create_static_files_router(
                 path="/static", directories=[STATIC], name="static", opt={"exclude_from_csrf": True}
             ),

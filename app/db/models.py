@@ -8,6 +8,7 @@ from app.db.appointment import (
     InterpretationEvent,
     Task,
 )
+from app.db.arrivals import Arrival, ArrivalChecklistItem, ArrivalConsultation, ArrivalPerson
 from app.db.assessment import (
     Assessment,
     AssessmentEducation,
@@ -37,6 +38,14 @@ from app.db.client_app import (
 from app.db.contracts import Contract, ContractAttachment
 from app.db.cooperation import ApiAccessToken, ApiClient, CountyCooperation, CountyNote
 from app.db.costs import ClaimLine, CompensationClaim, CompensationRate, Cost
+from app.db.guidance import (
+    GuidancePlan,
+    GuidanceTask,
+    GuidanceTopic,
+    GuidanceVisit,
+    GuidanceVisitReferral,
+    GuidanceVisitTopic,
+)
 from app.db.knowledge import (
     GuidanceQuestion,
     KnowledgeArticle,
@@ -58,6 +67,7 @@ from app.db.messaging import (
 )
 from app.db.organisation import Organisation, Staff, StaffRole
 from app.db.outbox import ContactPreference, OutboxAttempt, OutboxMessage, PushSubscription
+from app.db.outreach import AuthorityReferral, Benefit, OutreachContact, OutreachImport, OutreachItem
 from app.db.plan import (
     ClientTransfer,
     FamilyOverview,
@@ -87,13 +97,19 @@ __all__ = [
     "Appointment",
     "AppointmentClient",
     "AppointmentStaff",
+    "Arrival",
+    "ArrivalChecklistItem",
+    "ArrivalConsultation",
+    "ArrivalPerson",
     "Assessment",
     "AssessmentEducation",
     "AssessmentLanguageSkill",
     "AssessmentWork",
     "AuditChainHead",
     "AuditEvent",
+    "AuthorityReferral",
     "Base",
+    "Benefit",
     "CalendarFeed",
     "ClaimLine",
     "Client",
@@ -121,7 +137,13 @@ __all__ = [
     "FinalLanguageTest",
     "GroupMessage",
     "GroupMessageText",
+    "GuidancePlan",
     "GuidanceQuestion",
+    "GuidanceTask",
+    "GuidanceTopic",
+    "GuidanceVisit",
+    "GuidanceVisitReferral",
+    "GuidanceVisitTopic",
     "HealthInformation",
     "IntegrationPlan",
     "InterpretationEvent",
@@ -137,6 +159,9 @@ __all__ = [
     "Organisation",
     "OutboxAttempt",
     "OutboxMessage",
+    "OutreachContact",
+    "OutreachImport",
+    "OutreachItem",
     "Passkey",
     "PlanApproval",
     "PlanGoal",

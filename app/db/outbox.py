@@ -37,6 +37,7 @@ class NotificationKind(enum.StrEnum):
     APPOINTMENT_REMINDER = "appointment_reminder"
     STAKEHOLDER = "stakeholder_message"
     GUIDANCE_ANSWER = "guidance_answer"  # the answer to a visitor's anonymous question (knowledge base)
+    REFERRAL_ACKNOWLEDGEMENT = "referral_acknowledgement"  # to another authority that referred a person
 
 
 class OutboxMessage(Base):

@@ -41,6 +41,10 @@ class Permission(StrEnum):
     QUALITY_MANAGE = "quality_manage"  # survey definitions
     RETENTION = "retention"  # the retention queue and the deletion record
     KNOWLEDGE_EDIT = "knowledge_edit"  # the public knowledge base: articles and visitors' questions
+    OUTREACH = "outreach"  # list imports, the outreach worklist and referrals by other authorities
+    ARRIVALS = "arrivals"  # quota-refugee proposals and municipal placements: preparation and reception
+    GUIDANCE_VISITS = "guidance_visits"  # recording guidance and counselling visits (service 4)
+    GUIDANCE_TOPICS = "guidance_topics"  # the managed list of visit topics
 
 
 # What each role may do in principle; which clients it applies to is decided by client_scope().
@@ -61,10 +65,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CONTRACTS,
             Permission.COMPENSATION,
             Permission.KNOWLEDGE_EDIT,
+            Permission.OUTREACH,
+            Permission.ARRIVALS,
+            Permission.GUIDANCE_VISITS,
         }
     ),
     Role.MANAGER: frozenset(
         {
+            Permission.GUIDANCE_TOPICS,
             Permission.KNOWLEDGE_EDIT,
             Permission.CONTRACTS,
             Permission.COMPENSATION,

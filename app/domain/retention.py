@@ -16,9 +16,13 @@ only make sense with it):
   family-overview memberships, appointment participations, tasks, interpretation events, message threads
   (messages, their translations and translation requests), outbox notifications (and their attempts),
   contact preferences, push subscriptions, the app's invitations, passkeys, sessions and challenges,
-  county cooperations and county notes, retention holds;
+  county cooperations and county notes, retention holds, outreach items (and their contact attempts),
+  benefits, accepted authority referrals, guidance plans and tasks; arrival persons keep their row
+  without the link (ON DELETE SET NULL) until their arrival record is deleted;
 - made anonymous here: feedback given with the client's name keeps its rating, subject, survey answers
   and day, without the person, the appointment, the comment or free-text answers (quality figures);
+  guidance visits keep their topics, channel, language and duration, without the person, the consent or
+  the note (visit statistics);
 - deleted here explicitly: appointments whose every participant is deleted (their title, what to bring
   and cancellation reason are about the client), family overviews whose every member is deleted;
 - kept without the link (client_id set to NULL here, as ON DELETE SET NULL would): costs and claim lines
@@ -48,6 +52,7 @@ from app.db.client import Client, ClientStatus
 from app.db.client_app import Feedback
 from app.db.contracts import Contract
 from app.db.costs import ClaimLine, Cost
+from app.db.guidance import GuidanceVisit
 from app.db.organisation import Staff
 from app.db.plan import FamilyOverview, FamilyOverviewMember, IntegrationPlan, PlanStatus
 from app.db.quality import FeedbackAnswer
@@ -497,6 +502,13 @@ async def delete_batch(db: AsyncSession, rows: Sequence[Any], now: datetime) -> 
                 )
             ),
         )
+        .execution_options(synchronize_session=False)
+    )
+    # Guidance visits stay in the statistics as anonymous visits: topics, channel, language, duration.
+    await db.execute(
+        update(GuidanceVisit)
+        .where(GuidanceVisit.client_id.in_(ids))
+        .values(client_id=None, consent_id=None, note=None)
         .execution_options(synchronize_session=False)
     )
     # The organisation's own records stay, without the link.

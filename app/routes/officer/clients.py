@@ -32,11 +32,14 @@ from app.domain import appointments as client_calendar
 from app.domain import (
     assessments,
     audit,
+    benefits,
     clients,
     compensation,
     cooperation,
     deliveries,
     family_overview,
+    guidance_plans,
+    guidance_visits,
     identity_code,
     plans,
     retention,
@@ -214,6 +217,9 @@ async def client_page(db_session: AsyncSession, actor: Actor, client_id: uuid.UU
         "cooperation": await cooperation.client_section(db_session, actor, client),
         "compensation": await compensation.client_section(db_session, actor, client),
         "retention": await retention.client_section(db_session, actor, client),
+        "benefits": await benefits.client_section(db_session, actor, client),
+        "guidance_plan": await guidance_plans.client_section(db_session, actor, client),
+        "guidance_visits": await guidance_visits.client_section(db_session, actor, client),
         **CHOICES,
     }
     await audit.record(
