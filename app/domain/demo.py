@@ -29,11 +29,15 @@ from app.db.organisation import Organisation, OrganisationType, Role, Staff
 from app.db.plan import IntegrationPlan, PlanStatus
 from app.domain import (
     audit,
+    demo_arrivals,
     demo_compensation,
     demo_contracts,
     demo_cooperation,
+    demo_guidance,
     demo_knowledge,
+    demo_outreach,
     demo_quality,
+    demo_referrals,
     demo_retention,
     identity_code,
     invitations,
@@ -237,6 +241,8 @@ async def load(db: AsyncSession, settings: Settings) -> list[tuple[str, str, str
     await demo_compensation.seed(db, clients, officer, today)
     await demo_quality.seed(db, city, rng)
     await demo_retention.seed(db, officer, today)
+    for seed_area in (demo_outreach, demo_referrals, demo_arrivals, demo_guidance):
+        await seed_area.seed(db, city, county, officer, clients, today)
     await db.flush()
     return [
         (", ".join(sorted(r.value for r in roles)), email, DEMO_PASSWORD) for _o, email, _n, roles in people
