@@ -6,7 +6,8 @@ The database `kotopolku_bench_reports` is built once and reused: `kotopolku migr
 `generate --scale` (which makes clients only), then this script adds the rest of the integration path
 in set-based SQL (first permits, responsible officers, ended relationships, assessments, plans, their
 services with starts and completions, final language tests, feedback, costs, claims with lines and
-anonymised clients, plan goals with their attainment), and VACUUM ANALYZE. `--fresh` rebuilds it;
+anonymised clients, plan goals with their attainment, guidance visits with topics and referrals), and
+VACUUM ANALYZE. `--fresh` rebuilds it; env BENCH_DB names another database (e.g. a small trial);
 `--explain` prints EXPLAIN ANALYZE of every panel's query (env PLANS=1: the whole plans).
 Usage: make bench-reports [BENCH_ARGS="--fresh --explain"], or
        .venv/bin/python scripts/bench_reports.py [--fresh] [--explain]   (env SCALE, RUNS, PLANS)
@@ -29,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 HOST = "127.0.0.1"  # loopback only
-DB_NAME = "kotopolku_bench_reports"
+DB_NAME = os.environ.get("BENCH_DB", "kotopolku_bench_reports")
 ADMIN_URL = f"postgresql://postgres@{HOST}:5432/postgres"
 DB_URL = f"postgresql://postgres@{HOST}:5432/{DB_NAME}"
 PUBLIC_URL = "http://testserver.local"
@@ -220,6 +221,76 @@ GOALS_SQL = """
 """
 
 
+# Guidance and counselling visits (service 4): a quarter as many as clients over about three years, one in
+# seven identified (under a consent to guidance records of a client), one or two topics each, referrals in
+# four of ten. Run on its own when missing, so that a database built before visits were reported gets them.
+VISITS_SQL = [
+    # The topics, unless the organisation has some already (the demo makes them): eleven in use, one retired.
+    """
+    INSERT INTO guidance_topic (id, organisation_id, name_fi, name_sv, name_en, active, position, version)
+    SELECT gen_random_uuid(), %(org)s, 'Aihe ' || g, 'Ämne ' || g, 'Topic ' || g, g <= 11, g, 1
+    FROM generate_series(1, 12) g
+    WHERE NOT EXISTS (SELECT 1 FROM guidance_topic t WHERE t.organisation_id = %(org)s)
+    """,
+    """
+    INSERT INTO consent (id, client_id, purpose, given, decided_on, recorded_at, recorded_by_id, note, version)
+    SELECT gen_random_uuid(), c.id, 'guidance_records', true, c.known_on, c.known_on::timestamptz,
+      (%(officers)s::uuid[])[1], %(marker)s, 1
+    FROM client c WHERE c.organisation_id = %(org)s AND random() < 0.05
+    """,
+    """
+    INSERT INTO guidance_visit (id, organisation_id, client_id, consent_id, visited_on, channel,
+      duration_minutes, language, interpreter_used, recorded_by_id, recorded_at, version)
+    SELECT gen_random_uuid(), %(org)s, CASE WHEN s.identified THEN c.client_id END,
+      CASE WHEN s.identified THEN c.id END, s.day,
+      (ARRAY['walk_in','walk_in','walk_in','phone','phone','chat','email'])[1 + floor(random() * 7)::int],
+      5 + floor(random() * 55)::int,
+      (ARRAY['ar','ar','ar','uk','uk','ru','so','fa','prs','ti','en','fi','sv','vi','ku','tr'])
+        [1 + floor(random() * 16)::int],
+      random() < 0.3, (%(officers)s::uuid[])[1 + floor(random() * cardinality(%(officers)s::uuid[]))::int],
+      s.day::timestamptz, 1
+    FROM (SELECT g, current_date - floor(random() * 1000)::int AS day, random() < 0.15 AS identified,
+                 1 + floor(random() * %(consents)s)::int AS r
+          FROM generate_series(1, %(visits)s) g) s
+    JOIN (SELECT id, client_id, row_number() OVER (ORDER BY id) AS rn FROM consent WHERE note = %(marker)s) c
+      ON c.rn = s.r
+    """,
+    """
+    INSERT INTO guidance_visit_topic (visit_id, topic_id)
+    SELECT v.id, t.id FROM guidance_visit v
+    CROSS JOIN LATERAL (
+      SELECT id FROM guidance_topic WHERE organisation_id = v.organisation_id
+      ORDER BY random() + 0 * v.duration_minutes LIMIT 1 + (random() < 0.3)::int) t
+    WHERE v.organisation_id = %(org)s
+      AND NOT EXISTS (SELECT 1 FROM guidance_visit_topic x WHERE x.visit_id = v.id)
+    """,
+    """
+    INSERT INTO guidance_visit_referral (visit_id, referral)
+    SELECT v.id, (ARRAY['to_kela','to_employment_services','to_wellbeing_county','to_population_register',
+                        'to_immigration_service','to_education','to_housing','to_organisation','to_other'])
+                   [1 + floor(random() * 9)::int]
+    FROM guidance_visit v
+    WHERE v.organisation_id = %(org)s AND random() < 0.4
+      AND NOT EXISTS (SELECT 1 FROM guidance_visit_referral x WHERE x.visit_id = v.id)
+    """,
+]
+
+
+def add_visits(org: Any, officers: list[Any], scale: int) -> bool:
+    """The guidance visits, unless made already (the demo's sixty do not count); whether they were added."""
+    rows = sql(DB_URL, "SELECT count(*) FROM guidance_visit WHERE organisation_id = %(o)s", {"o": org})
+    if int(rows[0][0]) >= 1000:
+        return False
+    params: dict[str, Any] = {"org": org, "officers": officers, "marker": MARKER, "visits": scale // 4}
+    sql(DB_URL, VISITS_SQL[0], params)
+    sql(DB_URL, VISITS_SQL[1], params)
+    consents = sql(DB_URL, "SELECT count(*) FROM consent WHERE note = %(m)s", {"m": MARKER})[0][0]
+    params["consents"] = max(1, int(consents))
+    for statement in VISITS_SQL[2:]:
+        sql(DB_URL, statement, params)
+    return True
+
+
 def add_goals(org: Any) -> bool:
     """The plans' goals, unless already made; whether they were added now."""
     if sql(DB_URL, "SELECT 1 FROM plan_goal WHERE text = %(m)s LIMIT 1", {"m": MARKER}):
@@ -240,16 +311,22 @@ def prepare_database(scale: int, fresh: bool) -> None:
     else:
         subprocess.run([BIN / "kotopolku", "migrate"], cwd=ROOT, env=env(), check=True)  # new indexes
     org = sql(DB_URL, "SELECT id FROM organisation WHERE name = %(m)s", {"m": MUNICIPALITY})[0][0]
+    officers = [r[0] for r in sql(DB_URL, "SELECT s.id FROM staff s JOIN staff_role r ON r.staff_id = s.id "
+                                          "WHERE s.organisation_id = %(o)s AND r.role = 'integration_officer' "
+                                          "ORDER BY s.email", {"o": org})]  # fmt: skip
     if sql(DB_URL, "SELECT 1 FROM cost WHERE accounting_code = %(m)s LIMIT 1", {"m": MARKER}):
         print(f"Database {DB_NAME} already holds {scale} clients and their path (--fresh rebuilds it).")
         if add_goals(org):
             print("Added the plans' goals.")
             sql(DB_URL, "VACUUM ANALYZE plan_goal")
+        if add_visits(org, officers, scale):
+            print("Added the guidance visits.")
+            sql(
+                DB_URL,
+                "VACUUM ANALYZE guidance_visit, guidance_visit_topic, guidance_visit_referral, consent",
+            )
         sql(DB_URL, "ANALYZE")
         return
-    officers = [r[0] for r in sql(DB_URL, "SELECT s.id FROM staff s JOIN staff_role r ON r.staff_id = s.id "
-                                          "WHERE s.organisation_id = %(o)s AND r.role = 'integration_officer' "
-                                          "ORDER BY s.email", {"o": org})]  # fmt: skip
     programme = [r[0] for r in sql(DB_URL, "SELECT id FROM programme_service WHERE organisation_id = %(o)s "
                                            "ORDER BY id", {"o": org})]  # fmt: skip
     params = {
@@ -260,13 +337,15 @@ def prepare_database(scale: int, fresh: bool) -> None:
     for statement in PATH_SQL:
         sql(DB_URL, statement, params)
     add_goals(org)
+    add_visits(org, officers, scale)
     sql(DB_URL, "VACUUM ANALYZE")
     print(f"Database ready in {time.monotonic() - started:.0f} s.")
 
 
 def volumes() -> str:
     tables = ("client", "anonymised_client", "assessment", "integration_plan", "plan_service",
-              "final_language_test", "plan_goal", "feedback", "cost", "compensation_claim", "claim_line")  # fmt: skip
+              "final_language_test", "plan_goal", "feedback", "cost", "compensation_claim", "claim_line",
+              "guidance_visit", "guidance_visit_topic")  # fmt: skip
     counts = [f"{t} {sql(DB_URL, f'SELECT count(*) FROM {t}')[0][0]}" for t in tables]  # noqa: S608
     return ", ".join(counts)
 
@@ -359,6 +438,8 @@ async def time_domain(runs: int, explain: bool) -> None:
                 "reviews": lambda: reports._reviews_statement(org, year),
                 "services": lambda: reports._services_statement(org, year),
                 "language_tests": lambda: reports._language_tests_statement(org, year),
+                "visits": lambda: reports._visits_statement(org, year),
+                "visits: topics": lambda: reports._visit_topics_statement(org, year),
                 "feedback": lambda: reports._feedback_statement(org, year),
                 "costs": lambda: reports._costs_statement(org, year),
                 "claims": lambda: reports._claims_statement(org, year),

@@ -26,8 +26,8 @@ PUBLIC_SURFACE = re.compile(
     # Everything a client or a visitor reads: public pages, the migrant app (templates, routes and its
     # domain modules), e-mails and notifications, the printed plan and invitation, and enum labels.
     r"^app/(templates/(base\.html|error\.html|public/|me/|email/|officer/plans/print\.html"
-    r"|officer/clients/invitation\.html)|jobs/|routes/me/|routes/(public_feedback|guidance)\.py|labels\.py"
-    r"|domain/(my_\w+|feedback|client_passkeys|invitations|speech|pwa|knowledge\w*)\.py)"
+    r"|officer/clients/invitation\.html)|jobs/|routes/me/|routes/(public_feedback|guidance|referral)\.py|labels\.py"
+    r"|domain/(my_\w+|feedback|client_passkeys|invitations|speech|pwa|knowledge\w*|referrals)\.py)"
 )
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 

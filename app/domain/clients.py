@@ -30,10 +30,11 @@ from app.db.client import (
     LanguageLevel,
     PermitType,
 )
+from app.db.guidance import GuidancePlanEndReason
 from app.db.organisation import Role, Staff, StaffRole
-from app.domain import audit, identity_code, phone, text
+from app.domain import audit, guidance_plans, identity_code, phone, text
 from app.domain.audit import Action
-from app.domain.forms import FormErrors, checkbox, choice, date_field, email_field
+from app.domain.forms import FormErrors, birth_and_identity_code, checkbox, choice, date_field, email_field
 from app.domain.forms import text as text_field
 from app.domain.policy import Actor, client_scope
 from app.i18n import _
@@ -97,23 +98,7 @@ def read_client_form(data: Mapping[str, Any], language_rows: Sequence[tuple[str,
     if not v["last_name"]:
         errors["last_name"] = _("Enter the last name.")
     v["native_name"] = text_field(data, "native_name", 400)
-    v["date_of_birth"] = date_field(data, "date_of_birth", errors)
-
-    v["identity_code"] = None
-    raw_code = text_field(data, "identity_code", 20)
-    if raw_code:
-        parsed = identity_code.parse(raw_code)
-        if parsed is None:
-            errors["identity_code"] = _(
-                "This is not a valid personal identity code. Check the date, the century sign and the "
-                "check character."
-            )
-        else:
-            v["identity_code"] = parsed.code
-            if v["date_of_birth"] is None and "date_of_birth" not in errors:
-                v["date_of_birth"] = parsed.date_of_birth
-            elif v["date_of_birth"] and v["date_of_birth"] != parsed.date_of_birth:
-                errors["date_of_birth"] = _("The date of birth does not match the personal identity code.")
+    v["date_of_birth"], v["identity_code"] = birth_and_identity_code(data, errors)
     v["temporary_identifier"] = (text_field(data, "temporary_identifier", 40) or "").upper() or None
 
     v["citizenship"] = (text_field(data, "citizenship", 3) or "").upper() or None
@@ -198,7 +183,8 @@ async def create(db: AsyncSession, actor: Actor, data: ClientInput) -> Client:
         client_id=client.id,
         object_type="client",
         object_id=client.id,
-        fields=[n for n in BASIC_FIELDS if data.values.get(n) is not None]
+        # What was stored, including a generated temporary identifier.
+        fields=[n for n in BASIC_FIELDS if getattr(client, n) is not None]
         + (["languages"] if data.languages else []),
     )
     return client
@@ -213,7 +199,13 @@ async def update(
     changed = _apply(client, data)
     current = {(lang.language, lang.level) for lang in client.languages}
     if current != set(data.languages):
-        client.languages = [ClientLanguage(language=c, level=lvl) for c, lvl in data.languages]
+        # Keep the row of a language that stays (its level may change): a new row for it would be
+        # inserted before the old one is deleted and break UNIQUE (client_id, language).
+        wanted = dict(data.languages)
+        kept = [lang for lang in client.languages if lang.language in wanted]
+        for lang in kept:
+            lang.level = wanted.pop(lang.language)
+        client.languages = kept + [ClientLanguage(language=c, level=lvl) for c, lvl in wanted.items()]
         changed.append("languages")
         client.updated_at = utcnow()  # bump the version: the languages belong to the client record
     if not client.identity_code and not client.temporary_identifier:
@@ -284,6 +276,8 @@ async def set_relationship(
         object_id=client.id,
         fields=["status", "ended_on", "end_reason", "end_note"],
     )
+    if ended_on is not None:  # 3.4.6: initial guidance ends with the relationship
+        await guidance_plans.end_active(db, actor, client.id, ended_on, GuidancePlanEndReason.CLIENT_ENDED)
 
 
 # --- search ---------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any, TypeVar
 
+from app.domain import identity_code
 from app.i18n import LOCAL_TIME, _
 
 E = TypeVar("E", bound=Enum)
@@ -81,6 +82,28 @@ def email_field(data: Mapping[str, Any], name: str, errors: FormErrors) -> str |
         errors[name] = _("Enter an e-mail address like name@example.fi.")
         return None
     return value.lower() if value else None
+
+
+def birth_and_identity_code(data: Mapping[str, Any], errors: FormErrors) -> tuple[date | None, str | None]:
+    """The date of birth and the personal identity code of a person form (fields date_of_birth and
+    identity_code): the code's check character is verified, and the code gives the date of birth when none
+    is typed and must agree with a typed one."""
+    born = date_field(data, "date_of_birth", errors)
+    raw = text(data, "identity_code", 20)
+    if not raw:
+        return born, None
+    parsed = identity_code.parse(raw)
+    if parsed is None:
+        errors["identity_code"] = _(
+            "This is not a valid personal identity code. Check the date, the century sign and the "
+            "check character."
+        )
+        return born, None
+    if born is None and "date_of_birth" not in errors:
+        born = parsed.date_of_birth
+    elif born and born != parsed.date_of_birth:
+        errors["date_of_birth"] = _("The date of birth does not match the personal identity code.")
+    return born, parsed.code
 
 
 def checkbox(data: Mapping[str, Any], name: str) -> bool:

@@ -22,6 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.db.assessment import Assessment, AssessmentStatus, Cefr, LanguageSkill, PlanNeed
 from app.db.base import utcnow
 from app.db.client import Client, PermitType
+from app.db.guidance import GuidancePlanEndReason
 from app.db.organisation import Organisation, OrganisationType
 from app.db.plan import (
     ApprovalMethod,
@@ -46,7 +47,7 @@ from app.db.plan import (
     ReviewKind,
 )
 from app.db.programme import ProgrammePeriod, ProgrammeService, ServiceType
-from app.domain import audit, rules
+from app.domain import audit, guidance_plans, rules
 from app.domain.audit import Action
 from app.domain.forms import FormErrors, checkbox, choice, date_field, text, today
 from app.domain.policy import Actor, client_scope
@@ -976,6 +977,10 @@ async def end_plan(
         object_id=plan.id,
         fields=["status", "ended_on", "end_reason", "end_note", "goals_attained"]
         + (["goals.attainment"] if plan.goals else []),
+    )
+    # 3.4.6: initial guidance ends at the latest when the integration plan ends (same transaction).
+    await guidance_plans.end_active(
+        db, actor, client.id, ended_on, GuidancePlanEndReason.INTEGRATION_PLAN_ENDED
     )
 
 

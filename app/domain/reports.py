@@ -60,6 +60,7 @@ from app.db.assessment import Assessment, AssessmentStatus, Cefr, LanguageSkill
 from app.db.client import Client, ClientStatus
 from app.db.client_app import Feedback, FeedbackSubject
 from app.db.costs import ClaimLine, ClaimStatus, CompensationClaim, Cost, CostCategory
+from app.db.guidance import GuidanceTopic, GuidanceVisit, GuidanceVisitTopic, VisitChannel
 from app.db.organisation import Organisation, Staff
 from app.db.plan import (
     FinalLanguageTest,
@@ -73,7 +74,7 @@ from app.db.plan import (
 )
 from app.db.programme import ProgrammeService, ServiceType
 from app.db.retention import AnonymisedClient
-from app.domain import charts, rules
+from app.domain import charts, guidance_visits, rules
 from app.domain.forms import FormErrors, parse_date
 from app.domain.quality import CHANNELS, PUBLIC_ABOUT, channel_label
 from app.i18n import LOCAL_TIME, gettext
@@ -308,6 +309,7 @@ PANELS = (
     "reviews",
     "services",
     "language_tests",
+    "visits",
     "feedback",
     "costs",
     "claims",
@@ -907,6 +909,166 @@ async def language_tests_panel(db: AsyncSession, org: uuid.UUID, f: Filters) -> 
     )
 
 
+VISITORS = ("anonymous", "identified")
+
+
+def _visits_scope(statement: Any, org: uuid.UUID, f: Filters) -> Any:
+    """Visits of the organisation in the period. The officer filter is the officer who recorded the visit
+    (anonymous visits have no client, so no responsible officer); the segment filter is the client's, so
+    with a segment chosen anonymous visits are not counted (they have none)."""
+    statement = statement.where(
+        GuidanceVisit.organisation_id == org,
+        GuidanceVisit.visited_on >= f.start,
+        GuidanceVisit.visited_on <= f.end,
+    )
+    if f.officer_id:
+        statement = statement.where(GuidanceVisit.recorded_by_id == f.officer_id)
+    if f.segment:
+        statement = statement.join(Client, Client.id == GuidanceVisit.client_id).where(
+            Client.segment == f.segment
+        )
+    return statement
+
+
+def _identified() -> ColumnElement[int]:
+    return case((GuidanceVisit.client_id.is_(None), 0), else_=1)
+
+
+def _visits_statement(org: uuid.UUID, f: Filters) -> Any:
+    """(channel, language, identified 0/1, n): the visits of the period."""
+    visits = _visits_scope(
+        select(
+            type_coerce(GuidanceVisit.channel, String()).label("channel"),
+            GuidanceVisit.language.label("language"),
+            _identified().label("identified"),
+        ),
+        org,
+        f,
+    ).subquery()
+    return select(visits.c.channel, visits.c.language, visits.c.identified, func.count().label("n")).group_by(
+        visits.c.channel, visits.c.language, visits.c.identified
+    )
+
+
+def _visit_topics_statement(org: uuid.UUID, f: Filters) -> Any:
+    """(topic, identified visits, anonymous visits) for every topic of the organisation: the visits of the
+    period that have it (a visit with several topics counts under each)."""
+    pairs = _visits_scope(
+        select(GuidanceVisitTopic.topic_id.label("topic_id"), _identified().label("identified")).join(
+            GuidanceVisit, GuidanceVisit.id == GuidanceVisitTopic.visit_id
+        ),
+        org,
+        f,
+    ).subquery()
+    return (
+        select(
+            GuidanceTopic,
+            func.coalesce(func.sum(pairs.c.identified), 0).label("identified"),
+            func.count(pairs.c.topic_id).label("visits"),
+        )
+        .outerjoin(pairs, pairs.c.topic_id == GuidanceTopic.id)
+        .where(GuidanceTopic.organisation_id == org)
+        .group_by(GuidanceTopic.id)
+        .order_by(
+            GuidanceTopic.active.desc(), GuidanceTopic.position, GuidanceTopic.name_fi, GuidanceTopic.id
+        )
+    )
+
+
+def _visit_values(anonymous: int, identified: int) -> dict[str, Value]:
+    return {"anonymous": anonymous, "identified": identified, "visits": anonymous + identified}
+
+
+async def visits_panel(db: AsyncSession, org: uuid.UUID, f: Filters) -> Panel:
+    """Guidance and counselling visits (service 4) of the period: by topic, by language and by channel,
+    anonymous and identified apart. Two statements: the visits grouped, and the topic list with counts."""
+    by_channel: dict[str, list[int]] = {}
+    by_language: dict[str, list[int]] = {}
+    for r in await _rows(db, _visits_statement(org, f)):
+        side = int(r.identified)
+        for bucket, key in ((by_channel, str(r.channel)), (by_language, str(r.language or UNKNOWN))):
+            bucket.setdefault(key, [0, 0])[side] += int(r.n)
+    topic_rows = []
+    for topic, identified, visits in (await db.execute(_visit_topics_statement(org, f))).all():
+        identified, visits = int(identified or 0), int(visits or 0)
+        if topic.active or visits:  # a retired topic only when visits of the period have it
+            name = guidance_visits.topic_name(topic)
+            if not topic.active:
+                name = gettext("%(topic)s (retired)") % {"topic": name}
+            topic_rows.append(Row(str(topic.id), name, _visit_values(visits - identified, identified)))
+    channel_rows = [
+        Row(c.value, label(c), _visit_values(*by_channel.get(c.value, [0, 0]))) for c in VisitChannel
+    ]
+    ranked = sorted(by_language, key=lambda k: (-sum(by_language[k]), k))
+    top, rest = ranked[:TOP_LANGUAGES], ranked[TOP_LANGUAGES:]
+    languages = {code: by_language[code] for code in top}
+    if rest:
+        languages[OTHER] = [sum(by_language[c][i] for c in rest) for i in (0, 1)]
+    language_rows = [Row(k, _language_label(k), _visit_values(*v)) for k, v in languages.items()]
+    measures = [
+        Measure("anonymous", gettext("Anonymous")),
+        Measure("identified", gettext("Identified (with consent)")),
+        Measure("visits", gettext("Visits"), parts=VISITORS),
+    ]
+    series = VISITORS
+    notes = [
+        gettext(
+            "Guidance and counselling visits with a date in the period. Identified visits are those kept "
+            "for a client with their consent (decree 874/2024); the visits of a client whose data has "
+            "since been deleted count as anonymous."
+        ),
+        gettext(
+            "By topic, a visit with several topics counts under each of them, so the topics have no total. "
+            "Retired topics are listed only when visits of the period have them."
+        ),
+    ]
+    if f.officer_id:
+        notes.append(gettext("With an officer chosen: the visits that officer recorded, anonymous ones too."))
+    if f.segment:
+        notes.append(
+            gettext(
+                "With a segment chosen, only identified visits of clients in it: anonymous ones have no segment."
+            )
+        )
+    return Panel(
+        "visits",
+        gettext("Guidance visits"),
+        [
+            Breakdown(
+                "topic",
+                gettext("Guidance visits by topic"),
+                gettext("Topic"),
+                measures,
+                topic_rows,
+                None,
+                series,
+                gettext("Anonymous and identified visits by topic."),
+            ),
+            Breakdown(
+                "language",
+                gettext("Guidance visits by language (the ten most common and the others)"),
+                gettext("Language"),
+                measures,
+                language_rows,
+                _total_row(language_rows, ["anonymous", "identified", "visits"]),
+                series,
+                gettext("Anonymous and identified visits by the language of the visit."),
+            ),
+            Breakdown(
+                "channel",
+                gettext("Guidance visits by channel"),
+                gettext("Channel"),
+                measures,
+                channel_rows,
+                _total_row(channel_rows, ["anonymous", "identified", "visits"]),
+                series,
+                gettext("Anonymous and identified visits by channel."),
+            ),
+        ],
+        notes,
+    )
+
+
 def _feedback_statement(org: uuid.UUID, f: Filters) -> Any:
     """(channel, language, n, sum of ratings): the channels of app.domain.quality (what the feedback in
     the migrant app was about, or the anonymous form at the guidance site)."""
@@ -1363,6 +1525,7 @@ async def dashboard(
         "services": lambda s: services_panel(s, org, f),
         "path:service": step("service"),
         "language_tests": lambda s: language_tests_panel(s, org, f),
+        "visits": lambda s: visits_panel(s, org, f),
         "reviews": lambda s: reviews_panel(s, org, f),
         "clients": lambda s: clients_panel(s, org, f),
         "path:assessment": step("assessment"),

@@ -57,6 +57,61 @@ def must_assess(first_permit: date | None, grounds: set[AssessmentGround], on: d
     return on <= assessment_window_ends(first_permit)
 
 
+class Section14(StrEnum):
+    """What §14 says of one person on a given day (the outreach worklist's eligibility column)."""
+
+    MUST_ASSESS = "must_assess"  # a ground applies and the first permit is at most three years old
+    TRAFFICKING_NO_LIMIT = "trafficking_no_limit"  # §14(6): a trafficking victim, at any time
+    EMPLOYMENT_AUTHORITY = "employment_authority"  # §3: an unemployed jobseeker, assessed by the TE office
+    WINDOW_ENDED = "window_ended"  # a ground applies, but the first permit is over three years old
+    PERMIT_DATE_UNKNOWN = "permit_date_unknown"  # a ground applies; the three years cannot be shown yet
+    NO_GROUND = "no_ground"  # nothing on record obliges the municipality (it may still offer the service)
+
+
+@dataclass(frozen=True)
+class Section14Eligibility:
+    verdict: Section14
+    window_ends: date | None  # the last day the first permit is at most three years old (§14(1))
+    days_left: int | None  # days from `on` to window_ends (0 on the last day); None without a window
+
+    @property
+    def must_assess(self) -> bool:
+        """The municipality (or, for a jobseeker, the employment authority) must assess the person."""
+        return self.verdict in (
+            Section14.MUST_ASSESS,
+            Section14.TRAFFICKING_NO_LIMIT,
+            Section14.EMPLOYMENT_AUTHORITY,
+        )
+
+
+def section_14_eligibility(
+    first_permit: date | None, grounds: Iterable[AssessmentGround], on: date
+) -> Section14Eligibility:
+    """§14(1), §14(6), §3 and §9: whether someone on the outreach list must be assessed on `on`.
+
+    A trafficking victim is assessed also after three years (§14(6)). Every other ground — international
+    protection or another §2(3–4) person, child home-care allowance, non-temporary social assistance, an
+    unaccompanied minor, a request or a referral by another authority (§9) — applies while the first
+    residence permit, card or registration is at most three years old: up to and including the day three
+    calendar years after it (assessment_window_ends). An unemployed jobseeker is assessed by the employment
+    authority (§3), so that ground alone is not the municipality's duty. The same answer as must_assess(),
+    with the reason and the window's last day for the worklist."""
+    found = set(grounds)
+    window_ends = assessment_window_ends(first_permit) if first_permit is not None else None
+    days_left = (window_ends - on).days if window_ends is not None else None
+    if AssessmentGround.TRAFFICKING_VICTIM in found:
+        return Section14Eligibility(Section14.TRAFFICKING_NO_LIMIT, window_ends, days_left)
+    if not found:
+        return Section14Eligibility(Section14.NO_GROUND, window_ends, days_left)
+    if window_ends is None:
+        return Section14Eligibility(Section14.PERMIT_DATE_UNKNOWN, None, None)
+    if on > window_ends:
+        return Section14Eligibility(Section14.WINDOW_ENDED, window_ends, days_left)
+    if found == {AssessmentGround.UNEMPLOYED_JOBSEEKER}:
+        return Section14Eligibility(Section14.EMPLOYMENT_AUTHORITY, window_ends, days_left)
+    return Section14Eligibility(Section14.MUST_ASSESS, window_ends, days_left)
+
+
 def plan_deadline(first_permit: date) -> date:
     """§20: a plan is drawn up without delay after the assessment and at the latest three years from
     the first permit, card or registration."""

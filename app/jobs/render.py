@@ -12,6 +12,8 @@ Payload keys read here (written by the code that queues the notification through
   new_message: ``thread_id`` (optional)
   stakeholder_message: ``stakeholder_message_id``
   guidance_answer: ``question_id`` (e-mail only, to the address the visitor gave)
+  referral_acknowledgement: ``referral_id`` and ``event`` ("received" or "decision"; e-mail only, to the
+    referring authority's contact: the reference and the day, never the person's data)
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from app.db.knowledge import GuidanceQuestion
 from app.db.messaging import StakeholderMessage
 from app.db.organisation import Organisation, Staff
 from app.db.outbox import NotificationKind, OutboxMessage
+from app.db.outreach import AuthorityReferral, ReferralStatus
+from app.domain import referrals
 from app.domain.outbox import client_locale
 from app.i18n import LOCAL_TIME, PUBLIC_LOCALES, _
 from app.labels import label
@@ -59,6 +63,7 @@ APP_PATHS = {
     NotificationKind.APPOINTMENT_REMINDER: "/me/appointments",
     NotificationKind.STAKEHOLDER: "/me/",
     NotificationKind.GUIDANCE_ANSWER: "/me/",  # e-mail only: a visitor of /guidance has no app
+    NotificationKind.REFERRAL_ACKNOWLEDGEMENT: "/me/",  # e-mail only: to another authority
 }
 
 
@@ -223,6 +228,16 @@ async def render_email(
         organisation = await db.get(Organisation, question.organisation_id)
         with in_locale(locale):
             content = _guidance_answer_email(question, organisation.name if organisation else "", settings)
+    elif row.kind == NotificationKind.REFERRAL_ACKNOWLEDGEMENT:
+        referral_id = _uuid(row.payload, "referral_id")
+        referral = await db.get(AuthorityReferral, referral_id) if referral_id else None
+        if referral is None:
+            raise Moot("referral_gone")
+        organisation = await db.get(Organisation, referral.organisation_id)
+        with in_locale(locale):
+            content = _referral_email(
+                str(row.payload.get("event")), referral, organisation.name if organisation else ""
+            )
     else:
         with in_locale(locale):
             content = _message_email(settings)
@@ -329,6 +344,48 @@ def _guidance_answer_email(
             _(
                 "Your e-mail address is deleted once this answer has been sent. Please do not reply to this message."
             ),
+        ],
+    )
+
+
+def _referral_email(event: str, referral: AuthorityReferral, organisation: str) -> _EmailContent:
+    """To the authority that referred a person (app.domain.referrals): the referral's reference and the
+    day it arrived — nothing about the person, and not the reason of a decline."""
+    names = {
+        "organisation": organisation,
+        "reference": referrals.reference(referral),
+        "date": i18n.format_date(referrals.received_on(referral)),
+    }
+    if event == "received":
+        subject = _("We received your referral %(reference)s") % names
+        paragraphs = [
+            _("%(organisation)s has received your referral of a person who needs an initial assessment.")
+            % names,
+            _("An integration officer decides on it. You will get another e-mail when it has been decided."),
+        ]
+    elif referral.status == ReferralStatus.ACCEPTED:
+        subject = _("Your referral %(reference)s has been accepted") % names
+        paragraphs = [
+            _("%(organisation)s has accepted your referral of %(date)s.") % names,
+            _("The integration services will contact the person about an initial assessment."),
+        ]
+    elif referral.status == ReferralStatus.DECLINED:
+        subject = _("Your referral %(reference)s was not accepted") % names
+        paragraphs = [
+            _("%(organisation)s has not accepted your referral of %(date)s.") % names,
+            _("To hear why, contact the integration services of %(organisation)s and give the reference.")
+            % names,
+        ]
+    else:
+        raise Moot("referral_undecided")
+    paragraphs.append(_("For the person's privacy, this message does not repeat their details."))
+    return _EmailContent(
+        subject=subject,
+        paragraphs=paragraphs,
+        details=[(_("Reference"), names["reference"]), (_("Received"), names["date"])],
+        footer=[
+            _("Sent by %(organisation)s through Kotopolku.") % names,
+            _("This message was sent automatically. Please do not reply to it."),
         ],
     )
 

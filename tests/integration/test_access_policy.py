@@ -46,6 +46,11 @@ def test_role_permissions_are_as_the_issue_states():
     assert holders[Permission.AUDIT_SEARCH] == {Role.MANAGER}
     assert holders[Permission.HEALTH_WRITE] == {Role.INTEGRATION_OFFICER}
     assert holders[Permission.CLIENT_WRITE] == {Role.INTEGRATION_OFFICER}
+    # Outreach (with referrals by other authorities), arrivals and guidance visits are the integration
+    # officers' work; the managed list of visit topics is the managers'.
+    for permission in (Permission.OUTREACH, Permission.ARRIVALS, Permission.GUIDANCE_VISITS):
+        assert holders[permission] == {Role.INTEGRATION_OFFICER}, permission
+    assert holders[Permission.GUIDANCE_TOPICS] == {Role.MANAGER}
 
 
 def _actor(staff: Staff, organisation: Organisation, *roles: Role) -> Actor:

@@ -23,10 +23,11 @@ from sqlalchemy.orm import Session
 
 from app.db.assessment import Assessment, AssessmentStatus, Cefr, LanguageSkill, PlanNeed
 from app.db.audit import AuditEvent
-from app.db.client import Client, ClientStatus
+from app.db.client import Client, ClientStatus, Consent, ConsentPurpose
 from app.db.client_app import Feedback, FeedbackSubject
 from app.db.costs import ClaimLine, ClaimStatus, CompensationClaim, Cost, CostCategory
 from app.db.engine import make_engine
+from app.db.guidance import GuidanceTopic, GuidanceVisit, GuidanceVisitTopic, VisitChannel
 from app.db.organisation import Organisation, Role
 from app.db.plan import (
     FinalLanguageTest,
@@ -490,7 +491,7 @@ def test_services_language_tests_feedback_costs_claims_and_throughput(client: An
     assert steps["Known → first assessment"] == ["2", "14.5", "15.0"]  # 14 and 15 days
     assert steps["Assessment → first plan"] == ["3", "14.0", "121.0"]  # 14, 4 and 121 days
     assert steps["First plan → first service started"] == ["1", "9.0", "9.0"]
-    assert "Guidance visits" in page and "does not record guidance visits yet" in page
+    assert 'id="panel-visits"' in page and "Guidance visits by topic" in page  # none in this data set
 
 
 def test_the_segment_period_and_officer_filters(client: Any, world: World) -> None:
@@ -575,7 +576,7 @@ def test_charts_have_title_desc_and_the_tables_figures(client: Any, world: World
     sign_in(client, world.manager)
     page = dashboard(client)
     charts = re.findall(r'aria-labelledby="(chart-[a-z_]+-[a-z_]+)-title', page)
-    assert len(charts) == 14
+    assert len(charts) == 17  # the guidance visits' three (empty here) included
     for chart_id in charts:
         drawn = svg(page, chart_id)
         assert 'role="img"' in drawn and "viewBox=" in drawn
@@ -982,3 +983,154 @@ def test_goal_attainment_by_goal_type(client: Any, settings: Settings, db: Sessi
     sign_in(client, w.other_manager)
     theirs = table(dashboard(client, SPRING_QUERY), "chart-goal_attainment-goal_type")
     assert theirs["Employment"] == ["1", "0", "0", "0", "1"] and theirs["Total"][-1] == "1"
+
+
+# --- guidance and counselling visits (service 4): by topic, language and channel -----------------------
+
+
+class Visits:
+    """Organisation A's topics and guidance visits in 2025 (and around it), and organisation B's."""
+
+    def __init__(self, db: Session, factory: Factory) -> None:
+        self.w = w = World(db, factory)
+        self.db = db
+
+        def topic(org: Organisation, fi: str, en: str, position: int, active: bool = True) -> GuidanceTopic:
+            row = GuidanceTopic(organisation_id=org.id, name_fi=fi, name_sv=fi, name_en=en, position=position,
+                                active=active)  # fmt: skip
+            w.add(row)
+            return row
+
+        self.housing = topic(w.org, "Asuminen", "Housing", 1)
+        self.kela = topic(w.org, "Kela", "Kela benefits", 2)
+        self.school = topic(w.org, "Koulu", "School", 3)  # no visits: still listed
+        self.covid = topic(w.org, "Korona", "COVID-19", 4, active=False)  # retired, with a visit
+        self.unused = topic(w.org, "Vanha", "Old topic", 5, active=False)  # retired, no visits: not listed
+        foreign = topic(w.other, "Asuminen", "Housing", 1)
+        self.client = w.client(segment=2, known_on=date(2024, 5, 1), responsible_officer_id=w.officer1.id)
+        consent = Consent(client_id=self.client.id, purpose=ConsentPurpose.GUIDANCE_RECORDS, given=True,
+                          decided_on=date(2025, 1, 2), recorded_by_id=w.officer2.id)  # fmt: skip
+        w.add(consent)
+        o1, o2 = w.officer1, w.officer2
+
+        def visit(on: date, channel: VisitChannel, language: str, topics: list[GuidanceTopic], by: Any,
+                  identified: bool = False, org: Organisation = w.org) -> None:  # fmt: skip
+            row = GuidanceVisit(organisation_id=org.id, visited_on=on, channel=channel, duration_minutes=20,
+                                language=language, recorded_by_id=by.id,
+                                client_id=self.client.id if identified else None,
+                                consent_id=consent.id if identified else None)  # fmt: skip
+            w.add(row)
+            w.add(*(GuidanceVisitTopic(visit_id=row.id, topic_id=t.id) for t in topics))
+
+        for day in range(1, 7):  # six anonymous walk-ins in Arabic about housing
+            visit(date(2025, 3, day), VisitChannel.WALK_IN, "ar", [self.housing], o1)
+        visit(date(2025, 12, 31), VisitChannel.PHONE, "fi", [self.housing, self.kela], o2)
+        visit(date(2025, 1, 1), VisitChannel.CHAT, "so", [self.kela], o2, identified=True)
+        visit(date(2025, 6, 1), VisitChannel.CHAT, "so", [self.kela], o2, identified=True)
+        visit(date(2025, 2, 1), VisitChannel.EMAIL, "en", [self.covid], o1)
+        visit(date(2024, 12, 31), VisitChannel.WALK_IN, "ar", [self.housing], o1)  # before the period
+        visit(date(2026, 1, 1), VisitChannel.WALK_IN, "ar", [self.housing], o1)  # after it
+        visit(date(2025, 3, 1), VisitChannel.PHONE, "ru", [foreign], w.other_officer, org=w.other)
+
+
+@pytest.fixture
+def visits(db: Session, factory: Factory) -> Visits:
+    return Visits(db, factory)
+
+
+def visit_figures(settings: Settings, v: Visits, **filters: Any) -> dict[str, dict[str, list[reports.Value]]]:
+    """Breakdown key → row key → [anonymous, identified, visits] (the total row as "total")."""
+    board = run(
+        settings,
+        lambda db: reports.dashboard(
+            db, v.w.org.id, reports.Filters(Y, date(2025, 12, 31), T, **filters), ["visits"]
+        ),
+    )
+    return {
+        b.key: {
+            r.key: [r.values["anonymous"], r.values["identified"], r.values["visits"]]
+            for r in [*b.rows, *([b.total] if b.total else [])]
+        }
+        for b in board.panel("visits").breakdowns
+    }
+
+
+def test_guidance_visits_by_topic_language_and_channel(settings: Settings, visits: Visits) -> None:
+    v = visits
+    found = visit_figures(settings, v)
+    # A visit with two topics counts under both; the topics have no total. The retired topic with a
+    # visit in the period is listed, the one without is not.
+    assert found["topic"] == {
+        str(v.housing.id): [7, 0, 7],
+        str(v.kela.id): [1, 2, 3],
+        str(v.school.id): [0, 0, 0],
+        str(v.covid.id): [1, 0, 1],
+    }
+    assert found["language"] == {
+        "ar": [6, 0, 6],
+        "so": [0, 2, 2],
+        "en": [1, 0, 1],
+        "fi": [1, 0, 1],
+        "total": [8, 2, 10],
+    }
+    assert found["channel"] == {
+        "walk_in": [6, 0, 6],
+        "phone": [1, 0, 1],
+        "chat": [0, 2, 2],
+        "email": [1, 0, 1],
+        "total": [8, 2, 10],
+    }
+    # Segment: only identified visits of clients in it (anonymous visits have no segment).
+    two = visit_figures(settings, v, segment=2)
+    assert two["channel"]["total"] == [0, 2, 2] and two["topic"][str(v.kela.id)] == [0, 2, 2]
+    assert visit_figures(settings, v, segment=1)["channel"]["total"] == [0, 0, 0]
+    # Officer: the visits that officer recorded, anonymous ones too.
+    second = visit_figures(settings, v, officer_id=v.w.officer2.id)
+    assert second["channel"]["total"] == [1, 2, 3]
+    assert second["topic"][str(v.housing.id)] == [1, 0, 1] and second["topic"][str(v.kela.id)] == [1, 2, 3]
+
+
+def test_guidance_visits_on_the_page_and_in_the_export(client: Any, visits: Visits, db: Session) -> None:
+    v = visits
+    sign_in(client, v.w.manager)
+    page = dashboard(client)
+    assert table(page, "chart-visits-topic") == {
+        "Housing": ["7", "0", "7"],
+        "Kela benefits": ["1", "2", "3"],
+        "School": ["0", "0", "0"],
+        "COVID-19 (retired)": ["1", "0", "1"],
+    }
+    assert table(page, "chart-visits-channel")["Total"] == ["8", "2", "10"]
+    assert table(page, "chart-visits-language")["Arabic"] == ["6", "0", "6"]
+    assert '<th scope="col">Anonymous</th><th scope="col">Identified (with consent)</th>' in page
+    drawn = html.unescape(svg(page, "chart-visits-channel"))
+    assert "Walk-in: Anonymous 6, Identified (with consent) 0" in drawn and "<title" in drawn
+    assert "Old topic" not in page
+
+    rows = csv_rows(client.get(f"/officer/reports/export.csv?{PERIOD}&panel=visits").content)
+    assert {r["panel"] for r in rows} == {"report", "visits"}
+    # Counts of 1–4 are hidden ("<5"). Secondary ("x"): the anonymous phone and e-mail visits (1 and 1)
+    # could only add up to 8 − 6 − 0 = 2 one way, so walk-in's anonymous 6 goes too, and with it its
+    # visits (its identified count is 0); the anonymous total would give away the identified "<5" from
+    # the total of ten. The total of ten itself cannot be worked back to a cell.
+    assert exported(rows, "visits", "channel", "visits") == {
+        "walk_in": "x", "phone": "<5", "chat": "<5", "email": "<5", "total": "10",
+    }  # fmt: skip
+    assert exported(rows, "visits", "channel", "anonymous")["walk_in"] == "x"
+    assert exported(rows, "visits", "channel", "identified")["total"] == "<5"
+    assert exported(rows, "visits", "channel", "anonymous")["total"] == "x"
+    assert exported(rows, "visits", "topic", "visits") == {
+        str(v.housing.id): "7", str(v.kela.id): "<5", str(v.school.id): "0", str(v.covid.id): "<5",
+    }  # fmt: skip
+    assert all(r["value"] in ("0", "<5", "x") or int(r["value"]) >= 5 for r in rows if r["panel"] == "visits")
+    labels = {r["category"]: r["category_label"] for r in rows if r["breakdown"] == "topic"}
+    assert labels[str(v.housing.id)] == "Housing"
+    event = db.scalars(select(AuditEvent).where(AuditEvent.action == "export")).one()
+    assert event.object_id == "visits" and "visits.topic" in event.fields and event.client_id is None
+
+    # Another organisation's manager counts only its own visit.
+    client.cookies.clear()
+    sign_in(client, v.w.other_manager)
+    theirs = dashboard(client)
+    assert table(theirs, "chart-visits-channel")["Total"] == ["1", "0", "1"]
+    assert table(theirs, "chart-visits-topic") == {"Housing": ["1", "0", "1"]}

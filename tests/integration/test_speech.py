@@ -36,6 +36,12 @@ FINNISH = "Hyvää huomenta. Tapaaminen on maanantaina kello kymmenen."
 ARABIC = "صباح الخير. الموعد يوم الاثنين الساعة العاشرة."
 
 
+@pytest.fixture
+def app(settings: Settings) -> Litestar:
+    """An app of this test's own: the speech cache and the speaker live in its state."""
+    return create_app(settings)
+
+
 @pytest.fixture(autouse=True)
 def speech_dir(app: Litestar, tmp_path: Path) -> Path:
     """A cache of this test's own (the default is var/speech/)."""

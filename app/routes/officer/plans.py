@@ -37,7 +37,7 @@ from app.db.plan import (
     ReviewKind,
 )
 from app.db.programme import ProgrammeService
-from app.domain import audit, client_passkeys, family_overview, plans, programme, rules
+from app.domain import audit, benefits, client_passkeys, family_overview, plans, programme, rules
 from app.domain.audit import Action
 from app.domain.forms import FormErrors, as_input, text, today
 from app.domain.policy import Actor, Permission, load_client, may_write_client
@@ -142,6 +142,8 @@ async def _page(
         "errors": errors or FormErrors(),
         "today": today(),
         "referral_by": rules.service_guidance_deadline(plan.starts_on),
+        # §24: participation binds a client who receives unemployment benefit or social assistance.
+        "binding": await benefits.binding(db, client.id, today()),
         **CHOICES,
     }
     return Template("officer/plans/detail.html", context=context, status_code=status)
