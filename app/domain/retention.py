@@ -28,6 +28,10 @@ only make sense with it):
 - kept without the link (client_id set to NULL here, as ON DELETE SET NULL would): costs and claim lines
   (the organisation's accounting records and KEHA claims), contracts (e.g. a housing lease; the
   organisation's records — their attachment files stay on disk with the contract);
+- people who never became clients (intake records without a client link) follow the same four years,
+  counted from when their matter closed: outreach items from their last change, decided referrals from
+  the decision, declined or cancelled arrivals from their last change, and arrivals whose persons'
+  client records are all deleted from the arrival (`delete_closed_intake`);
 - kept as they are: the audit log (ids and field names only), group messages (their recipient criteria
   may list client ids: random UUIDs that no longer name anyone).
 """
@@ -37,15 +41,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.db.appointment import Appointment, AppointmentClient
+from app.db.arrivals import Arrival, ArrivalPerson, ArrivalStatus
 from app.db.assessment import Assessment, AssessmentStatus
 from app.db.base import utcnow
 from app.db.client import Client, ClientStatus
@@ -54,6 +59,7 @@ from app.db.contracts import Contract
 from app.db.costs import ClaimLine, Cost
 from app.db.guidance import GuidanceVisit
 from app.db.organisation import Staff
+from app.db.outreach import AuthorityReferral, OutreachItem, ReferralStatus
 from app.db.plan import FamilyOverview, FamilyOverviewMember, IntegrationPlan, PlanStatus
 from app.db.quality import FeedbackAnswer
 from app.db.retention import AnonymisedClient, JobRun, RetentionHold
@@ -402,10 +408,13 @@ class Result:
     batches: int = 0
     dry_run: bool = False
 
+    intake_deleted: int = 0  # outreach items, referrals and arrivals of people who never became clients
+
     def __str__(self) -> str:
         if self.dry_run:
             return f"due {self.due}, held {self.held} (dry run: nothing deleted)"
-        return f"deleted {self.deleted}, held {self.held}, batches {self.batches}"
+        intake = f", intake records deleted {self.intake_deleted}" if self.intake_deleted else ""
+        return f"deleted {self.deleted}, held {self.held}, batches {self.batches}{intake}"
 
 
 def _batch(on: date, size: int) -> Any:
@@ -585,6 +594,69 @@ async def run(
         result.batches += 1
         if deleted < batch_size:
             break
+    async with sessions() as db, db.begin():
+        result.intake_deleted = await delete_closed_intake(db, on)
     async with sessions() as db:
         result.held = await _count(db, on, held=True)
     return result
+
+
+async def delete_closed_intake(db: AsyncSession, on: date) -> int:
+    """Intake records of people who are not clients, four years after their matter closed (§77 applied to
+    data that never became a client relationship): unlinked outreach items (with their contact attempts and
+    benefits), decided referrals without a client, declined or cancelled arrivals, and arrivals whose every
+    person's client data is gone. Undecided referrals and open arrivals are pending matters and stay. Each
+    deletion is audit-logged as the system's DELETE of the record's id. The caller commits."""
+    cutoff = datetime.combine(rules.add_years(on, -rules.RETENTION_YEARS), time.min, tzinfo=UTC)
+    linked_person = exists(
+        select(ArrivalPerson.id).where(
+            ArrivalPerson.arrival_id == Arrival.id, ArrivalPerson.client_id.is_not(None)
+        )
+    )
+    targets: list[tuple[Any, str, ColumnElement[bool]]] = [
+        (
+            OutreachItem,
+            "outreach_item",
+            and_(OutreachItem.client_id.is_(None), OutreachItem.updated_at < cutoff),
+        ),
+        (
+            AuthorityReferral,
+            "authority_referral",
+            and_(
+                AuthorityReferral.client_id.is_(None),
+                AuthorityReferral.status != ReferralStatus.RECEIVED,
+                AuthorityReferral.decided_at < cutoff,
+            ),
+        ),
+        (
+            Arrival,
+            "arrival",
+            and_(
+                Arrival.updated_at < cutoff,
+                or_(
+                    Arrival.status.in_((ArrivalStatus.DECLINED, ArrivalStatus.CANCELLED)),
+                    and_(Arrival.status == ArrivalStatus.ARRIVED, ~linked_person),
+                ),
+            ),
+        ),
+    ]
+    deleted = 0
+    for model, object_type, due in targets:
+        rows = (await db.execute(select(model.id, model.organisation_id).where(due))).all()
+        for row in rows:
+            await audit.record(
+                db,
+                Action.DELETE,
+                actor_kind="system",
+                actor_organisation_id=row.organisation_id,
+                object_type=object_type,
+                object_id=row.id,
+            )
+        if rows:
+            await db.execute(
+                delete(model)
+                .where(model.id.in_([r.id for r in rows]))
+                .execution_options(synchronize_session=False)
+            )
+        deleted += len(rows)
+    return deleted

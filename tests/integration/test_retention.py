@@ -686,3 +686,92 @@ def test_named_feedback_stays_in_the_quality_figures_as_anonymous_feedback(facto
     assert kept is not None and kept.rating == 4 and kept.subject == FeedbackSubject.APP
     assert kept.client_id is None and kept.comment is None
     assert kept.created_at == datetime(2021, 5, 4, tzinfo=UTC)
+
+
+# --- people who never became clients ---------------------------------------------------------------
+
+
+def test_intake_records_of_people_who_never_became_clients_go_four_years_after_their_matter_closed(
+    factory, home, officer, db, settings
+):
+    from app.db.arrivals import Arrival, ArrivalKind, ArrivalPerson, ArrivalRole, ArrivalStatus
+    from app.db.outreach import (
+        AuthorityReferral,
+        Benefit,
+        BenefitSource,
+        BenefitStatus,
+        BenefitType,
+        OutreachItem,
+        OutreachReason,
+        OutreachStatus,
+        ReferralStatus,
+    )
+
+    closed = datetime.combine(four_years_before(today()) - timedelta(days=2), datetime.min.time(), tzinfo=UTC)
+    recent = utcnow() - timedelta(days=400)
+    client_record = factory.client(home, first_names="Asiakas")
+
+    def item(name: str, changed: datetime, client_id: uuid.UUID | None = None) -> OutreachItem:
+        row = OutreachItem(organisation_id=home.id, reason=OutreachReason.MOVED_IN, status=OutreachStatus.DECLINED,
+                           first_names=name, last_name="Tavoitettava", client_id=client_id)  # fmt: skip
+        db.add(row)
+        db.flush()
+        db.add(Benefit(organisation_id=home.id, outreach_item_id=row.id, type=BenefitType.SOCIAL_ASSISTANCE,
+                       status=BenefitStatus.RECEIVING, source=BenefitSource.OFFICER))  # fmt: skip
+        db.execute(update(OutreachItem).where(OutreachItem.id == row.id).values(updated_at=changed))
+        return row
+
+    def referral(name: str, status: ReferralStatus, decided: datetime | None) -> AuthorityReferral:
+        row = AuthorityReferral(organisation_id=home.id, status=status, authority_name="Poliisi", contact_name="K",
+                                contact_email="k@example.fi", first_names=name, last_name="Ilmoitettu",
+                                reason="Tarvitsee arvioinnin", consent_given=True, consent_on=today(),
+                                decided_at=decided)  # fmt: skip
+        db.add(row)
+        return row
+
+    def arrival(status: ArrivalStatus, changed: datetime, linked: bool = False) -> Arrival:
+        row = Arrival(organisation_id=home.id, kind=ArrivalKind.QUOTA_REFUGEES, status=status,
+                      received_on=today(), sender="ELY-keskus", created_by_id=officer.id)  # fmt: skip
+        db.add(row)
+        db.flush()
+        db.add(ArrivalPerson(arrival_id=row.id, role=ArrivalRole.SINGLE, first_names="Saapuva",
+                             last_name="Henkilö", client_id=client_record.id if linked else None))  # fmt: skip
+        db.flush()
+        db.execute(update(Arrival).where(Arrival.id == row.id).values(updated_at=changed))
+        return row
+
+    gone = [
+        item("Vanha", closed),
+        referral("Hylätty", ReferralStatus.DECLINED, closed),
+        arrival(ArrivalStatus.DECLINED, closed),
+        arrival(ArrivalStatus.ARRIVED, closed),  # every person's client data already deleted
+    ]
+    kept = [
+        item("Tuore", recent),
+        item("Asiakkaaksi", closed, client_id=client_record.id),  # goes with the client's own data
+        referral("Odottaa", ReferralStatus.RECEIVED, None),  # undecided: a pending matter
+        referral("Tuore", ReferralStatus.DECLINED, recent),
+        arrival(ArrivalStatus.ACCEPTED, closed),  # open: a pending matter
+        arrival(ArrivalStatus.ARRIVED, closed, linked=True),  # a person is still a client
+    ]
+    db.commit()
+    gone_ids = [(type(row), row.id) for row in gone]
+    kept_ids = [(type(row), row.id) for row in kept]
+
+    result = run_async(settings, lambda s: retention.run(s, today()))
+
+    db.expunge_all()
+    assert result.intake_deleted == len(gone)
+    assert [db.get(model, id_) for model, id_ in gone_ids] == [None] * len(gone)
+    assert all(db.get(model, id_) is not None for model, id_ in kept_ids)
+    assert db.scalar(select(func.count()).select_from(Benefit)) == 2  # the deleted item's benefit went too
+    assert db.scalar(select(func.count()).select_from(ArrivalPerson)) == 2
+    events = db.scalars(select(AuditEvent).where(AuditEvent.action == "delete")).all()
+    assert sorted((e.object_type, e.object_id) for e in events) == sorted(
+        (object_type, str(row.id))
+        for object_type, row in zip(
+            ("outreach_item", "authority_referral", "arrival", "arrival"), gone, strict=True
+        )
+    )
+    assert all(e.actor_kind == "system" and e.client_id is None for e in events)
+    assert verify_chain(db).ok
