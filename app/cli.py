@@ -1,5 +1,5 @@
 """The `kotopolku` command: migrate, create the first administrator, demo data, verify the audit chain, serve,
-the outbox worker and the retention job."""
+the outbox worker, the retention job, and backup and restore."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TypeVar
 
 import click
-from sqlalchemy import create_engine
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
@@ -126,11 +125,18 @@ def demo(if_empty: bool) -> None:
 @main.command("audit-verify")
 def audit_verify() -> None:
     """Verify the audit log's hash chain; exit 1 and name the first broken row if it is broken."""
-    from app.domain.audit import verify_chain
+    from app.domain.audit import ChainReport, verify_chain
 
-    engine = create_engine(get_settings().sync_database_url)
-    with Session(engine) as db:
-        report = verify_chain(db)
+    async def runner() -> ChainReport:
+        # The application's own (async) driver: production installs have no blocking PostgreSQL driver.
+        engine = make_engine(get_settings(), pool_size=1, max_overflow=0)
+        try:
+            async with engine.connect() as conn:
+                return await conn.run_sync(lambda sync_conn: verify_chain(Session(bind=sync_conn)))
+        finally:
+            await engine.dispose()
+
+    report = asyncio.run(runner())
     if report.ok:
         click.echo(f"Audit chain intact: {report.checked} events.")
         return
@@ -142,13 +148,146 @@ def audit_verify() -> None:
 
 
 @main.command()
-@click.option("--scale", type=int, default=int(os.environ.get("SCALE", "100000")), show_default=True)
-def generate(scale: int) -> None:
-    """Generate a large synthetic client register for benchmarks (into an empty organisation)."""
+@click.option(
+    "--to", "target", required=True, type=click.Path(dir_okay=False, path_type=Path),
+    help="The dump to write; its manifest goes beside it as FILE.manifest.json. Never overwritten.",
+)  # fmt: skip
+def backup(target: Path) -> None:
+    """Back up the database while it runs: pg_dump --format=custom (PostgreSQL) or the SQLite backup API,
+    with a manifest of row counts, audit chain heads, the Alembic revision and the dump's SHA-256."""
+    from app.ops import backup as ops
+
+    settings = get_settings()
+    try:
+        manifest = ops.backup(settings, target)
+    except ops.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Backed up {ops.display_url(settings.database_url)}: {ops.describe(manifest.figures)}.")
+    click.echo(f"  dump      {target} ({manifest.dump_bytes} bytes, sha256 {manifest.dump_sha256})")
+    click.echo(f"  manifest  {ops.manifest_path(target)}")
+
+
+@main.command()
+@click.option(
+    "--from", "source", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A dump written by `kotopolku backup`.",
+)  # fmt: skip
+@click.option(
+    "--manifest", "manifest_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Its manifest; by default FILE.manifest.json beside the dump.",
+)  # fmt: skip
+@click.option("--force", is_flag=True, help="Restore into a database that has tables, replacing them.")
+def restore(source: Path, manifest_file: Path | None, force: bool) -> None:
+    """Restore a backup into the (empty) database of DATABASE_URL, then verify it: row counts, Alembic
+    revision and audit chain heads equal to the manifest, every audit chain intact.
+
+    Exit status 0: restored and verified; 1: restored, but something differs from the manifest;
+    2: refused or failed, nothing was restored (a changed dump, a non-empty target without --force)."""
+    from app.ops import backup as ops
+
+    settings = get_settings()
+    try:
+        report = ops.restore(settings, source, manifest_file=manifest_file, force=force)
+    except ops.BackupError as error:
+        click.echo(f"Restore refused: {error}", err=True)
+        sys.exit(2)
+    manifest = report.manifest
+    click.echo(
+        f"Restored {source} (made {manifest.created_at}) into {ops.display_url(settings.database_url)}."
+    )
+    click.echo(f"  backup    {ops.describe(manifest.figures)}")
+    click.echo(f"  restored  {ops.describe(report.figures)}")
+    click.echo(
+        f"  audit     {report.chain.checked} events verified in {len(report.figures.audit_heads)} chains"
+    )
+    if not report.ok:
+        for problem in report.problems:
+            click.echo(f"  MISMATCH  {problem}", err=True)
+        click.echo(f"Restore NOT verified: {len(report.problems)} differences from the manifest.", err=True)
+        sys.exit(1)
+    click.echo("Restore verified: every table's row count, the Alembic revision and the audit chains match.")
+    if (revision := _code_revision()) and revision != manifest.figures.alembic_revision:
+        click.echo(f"The code expects revision {revision}: run `kotopolku migrate` before starting the app.")
+
+
+def _code_revision() -> str | None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory.from_config(Config(str(ROOT / "alembic.ini"))).get_heads()
+    return ",".join(sorted(heads)) or None
+
+
+@main.command()
+@click.option("--scale", type=int, default=int(os.environ.get("SCALE", "100000")), show_default=True,
+              help="Clients in the demo municipality.")  # fmt: skip
+@click.option("--full", is_flag=True,
+              help="Also plans, appointments, messages, audit events and knowledge-base articles in issue "
+                   "8's proportions: 0.6 plans, 10 appointments, 3 messages and 50 audit events per client, "
+                   "one article per 200 clients.")  # fmt: skip
+@click.option("--plans", type=int, help="Plans to reach in the municipality (PostgreSQL).")
+@click.option("--appointments", type=int, help="Appointments to reach in the municipality (PostgreSQL).")
+@click.option("--messages", type=int, help="Messages to reach in the municipality (PostgreSQL).")
+@click.option("--audit-events", type=int, help="Audit events to reach in the database (PostgreSQL).")
+@click.option("--articles", type=int, help="Published knowledge-base articles to reach (PostgreSQL).")
+def generate(
+    scale: int,
+    full: bool,
+    plans: int | None,
+    appointments: int | None,
+    messages: int | None,
+    audit_events: int | None,
+    articles: int | None,
+) -> None:
+    """Generate a large synthetic register for benchmarks: clients, and with --full (or the counts) their
+    plans, appointments, messages and audit events (valid hash chains), and knowledge-base articles. Only
+    what is missing is added, so a repeated run is cheap. Test data: never run it on a real register."""
+    import time
+
+    from sqlalchemy import select
+
+    from app.domain import synthetic_activity
+    from app.domain.demo import MUNICIPALITY
     from app.domain.synthetic import generate as generate_clients
 
-    count = run_in_session(get_settings(), lambda db: generate_clients(db, scale))
-    click.echo(f"Generated {count} synthetic clients.")
+    settings = get_settings()
+    base = synthetic_activity.Volumes.full(scale) if full else synthetic_activity.Volumes()
+    volumes = synthetic_activity.Volumes(
+        plans=base.plans if plans is None else plans,
+        appointments=base.appointments if appointments is None else appointments,
+        messages=base.messages if messages is None else messages,
+        audit_events=base.audit_events if audit_events is None else audit_events,
+        articles=base.articles if articles is None else articles,
+    )
+    started = time.monotonic()
+    count = run_in_session(settings, lambda db: generate_clients(db, scale))
+    click.echo(f"Generated {count} synthetic clients ({time.monotonic() - started:.0f} s).")
+    if not volumes.any():
+        return
+
+    def progress(line: str) -> None:
+        click.echo(f"  {line} ({time.monotonic() - started:.0f} s)")
+
+    async def runner() -> dict[str, int]:
+        engine = make_engine(settings)
+        try:
+            sessions = async_sessionmaker(engine, expire_on_commit=False)
+            async with sessions() as db:
+                organisation = await db.scalar(
+                    select(Organisation.id).where(Organisation.name == MUNICIPALITY)
+                )
+            if organisation is None:
+                raise ValueError(f"no organisation {MUNICIPALITY}")
+            return await synthetic_activity.run(sessions, organisation, volumes, progress)
+        finally:
+            await engine.dispose()
+
+    try:
+        added = asyncio.run(runner())
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    made = ", ".join(f"{n} {name}" for name, n in added.items() if n) or "nothing (none was missing)"
+    click.echo(f"Generated {made} in {time.monotonic() - started:.0f} s.")
 
 
 @main.command()

@@ -60,10 +60,21 @@ def allowed_locales(path: str) -> tuple[str, ...]:
     return i18n.OFFICER_LOCALES if path.startswith("/officer") else i18n.PUBLIC_LOCALES
 
 
+def language_cookie_name(secure: bool) -> str:
+    """Over https every cookie is `__Host-` (ASVS 3.3.1), the language's too."""
+    return "__Host-" + LANG_COOKIE if secure else LANG_COOKIE
+
+
 def language_cookie(code: str, secure: bool) -> Cookie:
     """Remembers the interface language chosen in this browser for a year."""
     return Cookie(
-        key=LANG_COOKIE, value=code, max_age=ONE_YEAR, path="/", samesite="lax", httponly=True, secure=secure
+        key=language_cookie_name(secure),
+        value=code,
+        max_age=ONE_YEAR,
+        path="/",
+        samesite="lax",
+        httponly=True,
+        secure=secure,
     )
 
 
@@ -74,20 +85,15 @@ class LocaleMiddleware(ASGIMiddleware):
         request: Request[Any, Any, Any] = Request(scope)
         explicit = request.query_params.get("lang")
         allowed = allowed_locales(scope["path"])
-        code = i18n.negotiate(
-            allowed,
-            explicit,
-            request.cookies.get(LANG_COOKIE),
-            None,
-            request.headers.get("accept-language"),
-        )
+        secure = settings_of(request).https
+        remembered = request.cookies.get(language_cookie_name(secure))
+        code = i18n.negotiate(allowed, explicit, remembered, None, request.headers.get("accept-language"))
         i18n.set_locale(code)
         scope.setdefault("state", {})["explicit_locale"] = (explicit in allowed and explicit) or None
-        scope["state"]["remembered_locale"] = request.cookies.get(LANG_COOKIE) in allowed
+        scope["state"]["remembered_locale"] = remembered in allowed
         if not (explicit and explicit in allowed):
             await next_app(scope, receive, send)
             return
-        secure = settings_of(request).https
 
         async def remember(message: Message) -> None:
             if message["type"] == "http.response.start":

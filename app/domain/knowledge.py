@@ -108,7 +108,8 @@ _WRAP = {
 def allowed_url(url: str) -> bool:
     """Links go to web pages, e-mail, phone numbers or a path of this site — never javascript: or data:."""
     if url.startswith("/"):
-        return not url.startswith("//")
+        # "//host" and "/\host" (browsers read a backslash as a slash) would leave the site.
+        return not url.startswith(("//", "/\\"))
     return url.lower().startswith(("https://", "http://", "mailto:", "tel:"))
 
 

@@ -1,11 +1,14 @@
-"""Large synthetic client registers for benchmarks (SCALE=100000). Rows are inserted in bulk and
-are not audited one by one: this is test data, never run against a real register."""
+"""Large synthetic client registers for benchmarks (SCALE=100000). Rows are inserted in bulk (COPY on
+PostgreSQL) and are not audited one by one: this is test data, never run against a real register.
+The clients' appointments, plans, messages and audit events: app.domain.synthetic_activity."""
 
 from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,8 +56,31 @@ async def generate(db: AsyncSession, scale: int) -> int:
             }
         )  # fmt: skip
         if len(rows) >= BATCH:
-            await db.execute(insert(Client), rows)
+            await _insert_clients(db, rows)
             rows = []
     if rows:
-        await db.execute(insert(Client), rows)
+        await _insert_clients(db, rows)
     return scale - (existing or 0)
+
+
+async def _insert_clients(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if is_postgresql(db):
+        columns = list(rows[0])
+        await copy_records(db, "client", columns, [tuple(row[c] for c in columns) for row in rows])
+    else:
+        await db.execute(insert(Client), rows)
+
+
+def is_postgresql(db: AsyncSession) -> bool:
+    return db.get_bind().dialect.name == "postgresql"
+
+
+async def copy_records(
+    db: AsyncSession, table: str, columns: Sequence[str], records: Iterable[tuple[Any, ...]]
+) -> None:
+    """COPY rows into a table on the session's own connection and transaction (PostgreSQL, asyncpg).
+    Columns left out get their defaults (created_at, updated_at, identity ids)."""
+    connection = await db.connection()
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    await driver.copy_records_to_table(table, records=records, columns=list(columns))

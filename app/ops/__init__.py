@@ -1,0 +1,1 @@
+"""Operations: tasks an operator runs with the `kotopolku` command (backup and restore)."""
