@@ -43,6 +43,16 @@ from app.db.appointment import (
     InterpretationMode,
     Task,
 )
+from app.db.arrivals import (
+    Arrival,
+    ArrivalChecklistItem,
+    ArrivalConsultation,
+    ArrivalKind,
+    ArrivalPerson,
+    ArrivalRole,
+    ArrivalStatus,
+    ConsultationStatus,
+)
 from app.db.assessment import (
     Assessment,
     AssessmentLanguageSkill,
@@ -69,6 +79,7 @@ from app.db.client import (
     FamilyLink,
     FamilyRelation,
     HealthInformation,
+    KnownHow,
     PermitType,
 )
 from app.db.client_app import ClientInvitation, ClientPasskey, ClientSession, PlanTextTranslation
@@ -82,6 +93,19 @@ from app.db.cooperation import (
     CountyNoteTopic,
 )
 from app.db.costs import ClaimLine, ClaimStatus, CompensationClaim, Cost, CostCategory
+from app.db.guidance import (
+    GuidancePlan,
+    GuidancePlanEndReason,
+    GuidancePlanStatus,
+    GuidanceTask,
+    GuidanceTaskKind,
+    GuidanceTopic,
+    GuidanceVisit,
+    GuidanceVisitReferral,
+    GuidanceVisitTopic,
+    VisitChannel,
+    VisitReferral,
+)
 from app.db.knowledge import (
     ArticleStatus,
     ArticleTopic,
@@ -116,6 +140,23 @@ from app.db.outbox import (
     OutboxMessage,
     OutboxStatus,
 )
+from app.db.outreach import (
+    AuthorityReferral,
+    Benefit,
+    BenefitSource,
+    BenefitStatus,
+    BenefitType,
+    ContactChannel,
+    ContactOutcome,
+    ImportMode,
+    ImportSource,
+    OutreachContact,
+    OutreachImport,
+    OutreachItem,
+    OutreachReason,
+    OutreachStatus,
+    ReferralStatus,
+)
 from app.db.plan import (
     ApprovalMethod,
     ClientTransfer,
@@ -146,6 +187,7 @@ from app.db.quality import QuestionKind, Survey, SurveyAudience, SurveyQuestion
 from app.db.retention import RetentionHold
 from app.domain import api_clients, knowledge, uploads
 from app.domain.appointments import at_local
+from app.domain.arrivals import anonymised_summary
 from app.domain.forms import today
 from app.domain.plans import content_of
 from app.domain.policy import Permission
@@ -176,10 +218,14 @@ EXPECTED_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CONTRACTS,
             Permission.COMPENSATION,
             Permission.KNOWLEDGE_EDIT,
+            Permission.OUTREACH,
+            Permission.ARRIVALS,
+            Permission.GUIDANCE_VISITS,
         }
     ),
     Role.MANAGER: frozenset(
         {
+            Permission.GUIDANCE_TOPICS,
             Permission.KNOWLEDGE_EDIT,
             Permission.CONTRACTS,
             Permission.COMPENSATION,
@@ -334,6 +380,41 @@ class Target:
     question_id: uuid.UUID  # a visitor's open question (with an e-mail address for the answer)
     question_text: str
     dismissable_question_id: uuid.UUID  # another open question (B: question_id)
+    # Referrals by another authority (service 20, see _referrals()): two received, undecided.
+    referral_id: uuid.UUID  # the one accepted (a new client: nobody in the register matches the person)
+    referral_person: str  # its person, "Last, First", as the pages show it
+    referral_reason: str  # why the person needs an initial assessment
+    declinable_referral_id: uuid.UUID  # the one declined
+    # Initial guidance (3.4.6, see _guidance_plan()): client_id's active plan, including the family.
+    guidance_plan_id: uuid.UUID  # the routes' plan_id under /officer/guidance-plans/ (see Case.ids)
+    guidance_task_id: uuid.UUID  # its open, recurring task, overdue (the routes' task_id there)
+    guidance_task_description: str
+    # Outreach (3.4.4) and benefit data (see _outreach()).
+    import_id: uuid.UUID  # an imported Kela list
+    import_file_name: str
+    outreach_item_id: uuid.UUID  # the routes' item_id: a person from the list, to be reached, not a client
+    outreach_name: str  # the person, "Last, First", as the pages show them
+    outreach_identity_code: str
+    outreach_contact_note: str  # the note of an attempt to reach them
+    item_benefit_id: uuid.UUID  # their benefit from the list (the routes' benefit_id under /outreach/)
+    linkable_item_id: uuid.UUID  # another person on the list: the one linked to client_id
+    benefit_id: uuid.UUID  # client_id's own benefit (the routes' benefit_id under /clients/)
+    # Planned arrivals (3.4.8–3.4.11, see _arrivals()).
+    arrival_id: uuid.UUID  # a quota-refugee proposal whose summary was sent to the county
+    arrival_reference: str
+    arrival_person_id: uuid.UUID  # its head of family (the routes' person_id)
+    arrival_person_name: str  # "Last, First"
+    removable_person_id: uuid.UUID  # another person of the family: the one removed
+    consultation_id: uuid.UUID  # the summary sent to county_id (A: the county actor's county), unanswered
+    consultation_question: str
+    placement_id: uuid.UUID  # a municipal placement from a reception centre (its routes' arrival_id)
+    checklist_item_id: uuid.UUID  # its move-in step "keys", marked done
+    # Guidance and counselling visits and their topics (service 4, see _guidance_visits()).
+    topic_id: uuid.UUID  # the organisation's first visit topic
+    topic_name: str  # its Finnish name (the back office's language in the tests)
+    visit_id: uuid.UUID  # client_id's visit today, recorded by the integration officer actor (A)
+    visit_note: str
+    removable_visit_id: uuid.UUID  # an anonymous visit today by the same officer: the one deleted
     goal_ids: tuple[uuid.UUID, ...] = ()  # the plan's goals as saved now (kept current by fresh())
     article_state: str = ""  # the article's texts as a page shows them (kept current by fresh())
     language: str = "sv"
@@ -433,6 +514,24 @@ class Target:
             article_text_id=uuid.uuid4(),
             question_id=uuid.uuid4(),
             dismissable_question_id=uuid.uuid4(),
+            referral_id=uuid.uuid4(),
+            declinable_referral_id=uuid.uuid4(),
+            guidance_plan_id=uuid.uuid4(),
+            guidance_task_id=uuid.uuid4(),
+            import_id=uuid.uuid4(),
+            outreach_item_id=uuid.uuid4(),
+            item_benefit_id=uuid.uuid4(),
+            linkable_item_id=uuid.uuid4(),
+            benefit_id=uuid.uuid4(),
+            arrival_id=uuid.uuid4(),
+            arrival_person_id=uuid.uuid4(),
+            removable_person_id=uuid.uuid4(),
+            consultation_id=uuid.uuid4(),
+            placement_id=uuid.uuid4(),
+            checklist_item_id=uuid.uuid4(),
+            topic_id=uuid.uuid4(),
+            visit_id=uuid.uuid4(),
+            removable_visit_id=uuid.uuid4(),
         )
 
 
@@ -472,6 +571,22 @@ VERSIONED: dict[str, Any] = {
     "article_text_id": KnowledgeArticleText,
     "question_id": GuidanceQuestion,
     "dismissable_question_id": GuidanceQuestion,
+    "referral_id": AuthorityReferral,
+    "declinable_referral_id": AuthorityReferral,
+    "guidance_plan_id": GuidancePlan,
+    "guidance_task_id": GuidanceTask,
+    "outreach_item_id": OutreachItem,
+    "item_benefit_id": Benefit,
+    "linkable_item_id": OutreachItem,
+    "benefit_id": Benefit,
+    "arrival_id": Arrival,
+    "arrival_person_id": ArrivalPerson,
+    "removable_person_id": ArrivalPerson,
+    "consultation_id": ArrivalConsultation,
+    "placement_id": Arrival,
+    "topic_id": GuidanceTopic,
+    "visit_id": GuidanceVisit,
+    "removable_visit_id": GuidanceVisit,
 }
 
 
@@ -545,6 +660,24 @@ class World:
             B_ARTICLE_TITLE_SV,
             other.question_text,
             B_QUESTION_EMAIL,
+            # B's referrals (both people: the same last name) and why they were referred; B's guidance task.
+            B_REFERRAL_LAST_NAME,
+            other.referral_reason,
+            B_DECLINABLE_REASON,
+            other.guidance_task_description,
+            # B's outreach list (both people: the same last name), its file and B's attempt to reach them.
+            B_OUTREACH_LAST_NAME,
+            other.import_file_name,
+            other.outreach_contact_note,
+            # B's arrivals: the family (one last name), the proposal, the question to the county, the handover.
+            B_ARRIVAL_LAST_NAME,
+            *B_ARRIVAL_FIRST_NAMES,
+            other.arrival_reference,
+            other.consultation_question,
+            B_HANDOVER_DATA,
+            # B's guidance visit and its topic in every language.
+            other.visit_note,
+            *B_TOPIC_NAMES,
         )
         programme = (other.programme_name, other.translation_name, other.period_note)
         # B's second client is granted to the county team member, and only to them; the grant also
@@ -1332,6 +1465,320 @@ def _knowledge_base(
     }
 
 
+# B's texts of the referrals by another authority that have no field of their own in Target (secrets).
+B_REFERRAL_LAST_NAME = "Vieraslähetetty"  # both of B's referred people
+B_DECLINABLE_REASON = "Salainen toinen lähete B"
+
+
+def _referrals(db: Session, organisation: Organisation, texts: Mapping[str, str]) -> dict[str, Any]:
+    """Referrals by another authority (service 20): two people referred to the organisation, with their
+    consent, neither decided yet. Nobody in the register matches the first (accepting it registers a new
+    client); the second is the one declined."""
+    received = utcnow() - timedelta(days=2)
+
+    def referral(first_names: str, reason: str, born: date) -> AuthorityReferral:
+        return AuthorityReferral(
+            organisation_id=organisation.id,
+            status=ReferralStatus.RECEIVED,
+            authority_name="Kela, Keskustan palvelupiste",
+            contact_name="Kalle Lähettäjä",
+            contact_email="lahettaja@kela.example",
+            first_names=first_names,
+            last_name=texts["last_name"],
+            date_of_birth=born,
+            language="so",  # not Arabic: the campaign of issue 5 still goes to Aino alone
+            reason=reason,
+            consent_given=True,
+            consent_on=today() - timedelta(days=3),
+            received_at=received,
+        )
+
+    accepted = referral(texts["first_names"], texts["reason"], date(1990, 5, 5))
+    declined = referral(texts["second_first_names"], texts["second_reason"], date(1993, 7, 7))
+    db.add_all([accepted, declined])
+    db.commit()
+    return {
+        "referral_id": accepted.id,
+        "referral_person": f"{texts['last_name']}, {texts['first_names']}",
+        "referral_reason": texts["reason"],
+        "declinable_referral_id": declined.id,
+    }
+
+
+def _guidance_plan(
+    db: Session, person: Client, officer: Staff, description: str, for_client: Client | None = None
+) -> dict[str, Any]:
+    """Initial guidance (3.4.6): the client's active plan, including the family, started two weeks ago,
+    with one weekly task (for `for_client`, a linked family member, if given), first due two days ago and
+    never done: overdue, so on the upcoming list."""
+    plan = GuidancePlan(
+        client_id=person.id,
+        status=GuidancePlanStatus.ACTIVE,
+        includes_family=True,
+        starts_on=today() - timedelta(days=14),
+        created_by_id=officer.id,
+    )
+    db.add(plan)
+    db.flush()
+    task = GuidanceTask(
+        plan_id=plan.id,
+        kind=GuidanceTaskKind.HOUSING_GUIDANCE,
+        description=description,
+        for_client_id=for_client.id if for_client else None,
+        first_due_on=today() - timedelta(days=2),
+        every_days=7,
+    )
+    db.add(task)
+    db.commit()
+    return {
+        "guidance_plan_id": plan.id,
+        "guidance_task_id": task.id,
+        "guidance_task_description": description,
+    }
+
+
+# B's texts of outreach, arrivals and guidance visits that have no field of their own in Target (secrets).
+B_OUTREACH_LAST_NAME = "Vierasetsitty"  # both people on B's outreach list
+B_ARRIVAL_LAST_NAME = "Vierastulokas"  # B's quota-refugee family
+B_ARRIVAL_FIRST_NAMES = ("Bashir Vieras", "Basma Vieras")
+B_HANDOVER_DATA = "Salainen siirtotieto B: tarvitsee tukea velkojen kanssa"
+B_TOPIC_NAMES = ("Vieras aihe B", "Främmande ämne B", "Foreign topic B")
+# What A's outreach person and A's family are called (the forms post these names back unchanged: never B's).
+OUTREACH_FIRST_NAMES, OUTREACH_LAST_NAME = "Aada", "Omaetsitty"
+ARRIVAL_FIRST_NAMES, ARRIVAL_LAST_NAME = ("Amir Oma", "Aisha Oma"), "Omatulokas"
+
+
+def _outreach(db: Session, person: Client, officer: Staff, texts: Mapping[str, str]) -> dict[str, Any]:
+    """Outreach (3.4.4) and benefit data: an imported Kela list; a person from it to be reached (not a
+    client), with the benefit the list gave and an unanswered call; another person an officer added (the
+    one linked to `person`); and the client's own benefit, recorded by an officer."""
+    organisation_id = person.organisation_id
+    record = OutreachImport(
+        organisation_id=organisation_id,
+        source=ImportSource.KELA,
+        file_name=texts["file_name"],
+        content_sha256=hashlib.sha256(texts["file_name"].encode()).hexdigest(),
+        mode=ImportMode.ALL_OR_NOTHING,
+        rows_total=1,
+        rows_imported=1,
+        rows_unchanged=0,
+        rows_rejected=0,
+        imported_by_id=officer.id,
+    )
+    db.add(record)
+    db.flush()
+    item = OutreachItem(
+        organisation_id=organisation_id,
+        status=OutreachStatus.TO_REACH,
+        reason=OutreachReason.SOCIAL_ASSISTANCE,
+        identity_code=texts["identity_code"],
+        first_names=texts["first_names"],
+        last_name=texts["last_name"],
+        date_of_birth=date.fromisoformat(texts["born"]),
+        first_permit_date=today() - timedelta(days=400),
+        language="so",
+        last_import_id=record.id,
+        created_by_id=officer.id,
+    )
+    linkable = OutreachItem(
+        organisation_id=organisation_id,
+        status=OutreachStatus.REACHED,
+        reason=OutreachReason.OTHER,
+        first_names=texts["second_first_names"],
+        last_name=texts["last_name"],
+        created_by_id=officer.id,
+    )
+    db.add_all([item, linkable])
+    db.flush()
+    from_list = Benefit(
+        organisation_id=organisation_id,
+        outreach_item_id=item.id,
+        type=BenefitType.SOCIAL_ASSISTANCE,
+        status=BenefitStatus.RECEIVING,
+        starts_on=date(2025, 1, 1),
+        source=BenefitSource.IMPORT,
+        import_id=record.id,
+    )
+    own = Benefit(
+        organisation_id=organisation_id,
+        client_id=person.id,
+        type=BenefitType.HOME_CARE_ALLOWANCE,
+        status=BenefitStatus.RECEIVING,
+        starts_on=today() - timedelta(days=60),
+        source=BenefitSource.OFFICER,
+        recorded_by_id=officer.id,
+    )
+    db.add_all(
+        [
+            from_list,
+            own,
+            OutreachContact(
+                item_id=item.id,
+                channel=ContactChannel.PHONE,
+                attempted_on=today() - timedelta(days=1),
+                outcome=ContactOutcome.NO_ANSWER,
+                note=texts["contact_note"],
+                recorded_by_id=officer.id,
+            ),
+        ]
+    )
+    db.commit()
+    return {
+        "import_id": record.id,
+        "import_file_name": texts["file_name"],
+        "outreach_item_id": item.id,
+        "outreach_name": f"{texts['last_name']}, {texts['first_names']}",
+        "outreach_identity_code": texts["identity_code"],
+        "outreach_contact_note": texts["contact_note"],
+        "item_benefit_id": from_list.id,
+        "linkable_item_id": linkable.id,
+        "benefit_id": own.id,
+    }
+
+
+def _arrivals(
+    db: Session, organisation: Organisation, officer: Staff, county_id: uuid.UUID, texts: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Planned arrivals: the ELY centre's quota-refugee proposal of a family of two (head of family and
+    another relative), its anonymised summary sent to the county with a question, not yet answered; and a
+    municipal placement from a reception centre, handed over with consent, move-in step "keys" done."""
+    quota = Arrival(
+        organisation_id=organisation.id,
+        kind=ArrivalKind.QUOTA_REFUGEES,
+        status=ArrivalStatus.CONSULTING,
+        reference=texts["reference"],
+        received_on=today() - timedelta(days=10),
+        sender="Uudenmaan ELY-keskus",
+        responsible_officer_id=officer.id,
+        created_by_id=officer.id,
+    )
+    placement = Arrival(
+        organisation_id=organisation.id,
+        kind=ArrivalKind.MUNICIPAL_PLACEMENT,
+        status=ArrivalStatus.PROPOSED,
+        reference=texts["placement_reference"],
+        received_on=today() - timedelta(days=5),
+        sender="Vastaanottokeskus",
+        handover_consent_on=today() - timedelta(days=5),
+        handover_data=texts["handover"],
+        responsible_officer_id=officer.id,
+        created_by_id=officer.id,
+    )
+    db.add_all([quota, placement])
+    db.flush()
+    head_names, relative_names = texts["first_names"]
+    head = ArrivalPerson(
+        arrival_id=quota.id,
+        role=ArrivalRole.HEAD,
+        first_names=head_names,
+        last_name=texts["last_name"],
+        date_of_birth=date(1980, 1, 1),
+        citizenship="SY",
+        mother_tongue="ar",
+        interpreter_needed=True,
+    )
+    relative = ArrivalPerson(
+        arrival_id=quota.id,
+        role=ArrivalRole.OTHER_RELATIVE,
+        first_names=relative_names,
+        last_name=texts["last_name"],
+        date_of_birth=date(1955, 2, 2),
+        citizenship="SY",
+        mother_tongue="ar",
+        special_needs="Pyörätuoli",
+    )
+    db.add_all([head, relative])
+    db.flush()
+    consultation = ArrivalConsultation(
+        arrival_id=quota.id,
+        county_id=county_id,
+        status=ConsultationStatus.SENT,
+        summary=anonymised_summary(quota, [head, relative]),
+        question=texts["question"],
+        sent_by_id=officer.id,
+        sent_at=utcnow() - timedelta(days=3),
+    )
+    step = ArrivalChecklistItem(
+        arrival_id=placement.id, key="keys", done_on=today() - timedelta(days=1), done_by_id=officer.id
+    )
+    db.add_all([consultation, step])
+    db.commit()
+    return {
+        "arrival_id": quota.id,
+        "arrival_reference": texts["reference"],
+        "arrival_person_id": head.id,
+        "arrival_person_name": f"{texts['last_name']}, {head_names}",
+        "removable_person_id": relative.id,
+        "consultation_id": consultation.id,
+        "consultation_question": texts["question"],
+        "placement_id": placement.id,
+        "checklist_item_id": step.id,
+    }
+
+
+def _guidance_visits(
+    db: Session, person: Client, recorder: Staff, texts: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Guidance and counselling (service 4): the organisation's two visit topics, the client's consent to
+    keeping guidance records, and two visits recorded today by `recorder` (so still theirs to change): the
+    client's, with a note, and an anonymous one."""
+    organisation_id = person.organisation_id
+    topics = [
+        GuidanceTopic(
+            organisation_id=organisation_id,
+            name_fi=fi,
+            name_sv=sv,
+            name_en=en,
+            active=True,
+            position=position,
+        )
+        for position, (fi, sv, en) in enumerate(texts["topics"], start=1)
+    ]
+    consent = Consent(
+        client_id=person.id,
+        purpose=ConsentPurpose.GUIDANCE_RECORDS,
+        given=True,
+        decided_on=today() - timedelta(days=7),
+        recorded_by_id=recorder.id,
+    )
+    db.add_all([*topics, consent])
+    db.flush()
+
+    def visit(channel: VisitChannel, minutes: int, **fields: Any) -> GuidanceVisit:
+        return GuidanceVisit(
+            organisation_id=organisation_id,
+            visited_on=today(),
+            channel=channel,
+            duration_minutes=minutes,
+            language="fi",
+            recorded_by_id=recorder.id,
+            recorded_at=utcnow(),
+            **fields,
+        )
+
+    identified = visit(
+        VisitChannel.WALK_IN, 30, client_id=person.id, consent_id=consent.id, note=texts["note"]
+    )
+    anonymous = visit(VisitChannel.PHONE, 10)
+    db.add_all([identified, anonymous])
+    db.flush()
+    db.add_all(
+        [
+            GuidanceVisitTopic(visit_id=identified.id, topic_id=topics[0].id),
+            GuidanceVisitTopic(visit_id=anonymous.id, topic_id=topics[1].id),
+            GuidanceVisitReferral(visit_id=identified.id, referral=VisitReferral.KELA),
+        ]
+    )
+    db.commit()
+    return {
+        "topic_id": topics[0].id,
+        "topic_name": topics[0].name_fi,
+        "visit_id": identified.id,
+        "visit_note": texts["note"],
+        "removable_visit_id": anonymous.id,
+    }
+
+
 @pytest.fixture(scope="module")
 def settings(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The app and the factory store contract attachments (issue 6) in a directory of this module's own."""
@@ -1583,6 +2030,112 @@ def build_world(factory: Any, db: Session) -> World:
         },
         second_question=False,
     )
+    own_referrals = _referrals(
+        db,
+        home,
+        {
+            "first_names": "Aili",
+            "last_name": "Omalähetetty",
+            "reason": "Oma lähetteen syy A: muutti juuri kuntaan",
+            "second_first_names": "Arttu",
+            "second_reason": "Oma toinen lähete A",
+        },
+    )
+    other_referrals = _referrals(
+        db,
+        other,
+        {
+            "first_names": "Berit",
+            "last_name": B_REFERRAL_LAST_NAME,
+            "reason": "Salainen lähetteen syy B",
+            "second_first_names": "Bengt",
+            "second_reason": B_DECLINABLE_REASON,
+        },
+    )
+    own_guidance = _guidance_plan(db, client_a, colleague, "Oma ohjaustehtävä A: asumisen neuvonta")
+    # B's plan includes the family: its task is for Birgitta's spouse.
+    other_guidance = _guidance_plan(
+        db, client_b, officer_b, "Salainen ohjaustehtävä B: vuokrasopimus", for_client=granted_b
+    )
+    own_outreach = _outreach(
+        db,
+        client_a,
+        colleague,
+        {
+            "file_name": "oma-kela-lista-A.csv",
+            "identity_code": "140388-861X",
+            "born": "1988-03-14",
+            "first_names": OUTREACH_FIRST_NAMES,
+            "last_name": OUTREACH_LAST_NAME,
+            "second_first_names": "Anselmi",
+            "contact_note": "Oma yhteydenotto A: ei vastannut",
+        },
+    )
+    other_outreach = _outreach(
+        db,
+        client_b,
+        officer_b,
+        {
+            "file_name": "vieras-kela-lista-B.csv",
+            "identity_code": "020994-862L",
+            "born": "1994-09-02",
+            "first_names": "Berta Vieras",
+            "last_name": B_OUTREACH_LAST_NAME,
+            "second_first_names": "Benjamin Vieras",
+            "contact_note": "Salainen yhteydenotto B: numero vaihtunut",
+        },
+    )
+    # Each organisation's consultation goes to its clients' county: A's to the county actor's.
+    own_arrivals = _arrivals(
+        db,
+        home,
+        colleague,
+        homes[OrganisationType.WELLBEING_COUNTY].id,
+        {
+            "reference": "OMA-ELY/2026/1",
+            "placement_reference": "OMA-VOK/2026/2",
+            "handover": "Oma siirtotieto A: kielikurssi kesken",
+            "first_names": ARRIVAL_FIRST_NAMES,
+            "last_name": ARRIVAL_LAST_NAME,
+            "question": "Oma kysymys A: onko esteetön asunto tarpeen?",
+        },
+    )
+    other_arrivals = _arrivals(
+        db,
+        other,
+        officer_b,
+        other_county.id,
+        {
+            "reference": "VIERAS-ELY/2026/77",
+            "placement_reference": "VIERAS-VOK/2026/78",
+            "handover": B_HANDOVER_DATA,
+            "first_names": B_ARRIVAL_FIRST_NAMES,
+            "last_name": B_ARRIVAL_LAST_NAME,
+            "question": "Salainen kysymys B: tarvitaanko kotisairaanhoitoa?",
+        },
+    )
+    # A's visits are the officer actor's own (only the recorder changes a visit, on the day).
+    own_visits = _guidance_visits(
+        db,
+        client_a,
+        actors[Role.INTEGRATION_OFFICER],
+        {
+            "topics": [
+                ("Oma aihe A: asuminen", "Eget ämne A", "Own topic A"),
+                ("Oma aihe A: työ", "Eget ämne A: arbete", "Own topic A: work"),
+            ],
+            "note": "Oma käyntimuistiinpano A: kysyi vuokravakuudesta",
+        },
+    )
+    other_visits = _guidance_visits(
+        db,
+        client_b,
+        officer_b,
+        {
+            "topics": [B_TOPIC_NAMES, ("Vieras toinen aihe B", "Främmande andra B", "Foreign second B")],
+            "note": "Salainen käyntimuistiinpano B: velkaneuvonta",
+        },
+    )
     own_overview = _family_overview(db, colleague, family_a, "Oman perheen tavoite A")
     other_overview = _family_overview(db, officer_b, [client_b, granted_b], "Salainen perheen tavoite B")
 
@@ -1676,6 +2229,11 @@ def build_world(factory: Any, db: Session) -> World:
             **own_cooperation,
             **own_office,
             **own_knowledge,
+            **own_referrals,
+            **own_guidance,
+            **own_outreach,
+            **own_arrivals,
+            **own_visits,
         ),
         own_passkeys=own_passkeys,
         other=Target(
@@ -1704,6 +2262,11 @@ def build_world(factory: Any, db: Session) -> World:
             **other_cooperation,
             **other_office,
             **other_knowledge,
+            **other_referrals,
+            **other_guidance,
+            **other_outreach,
+            **other_arrivals,
+            **other_visits,
         ),
         other_organisation_id=other.id,
         other_client_ids=(ids["client_b"], ids["granted_b"]),
@@ -1915,6 +2478,26 @@ def survey_form(name: str, audience: str = "survey_service") -> dict[str, str]:
 # catalogue: app.domain.programme.readable_organisation_ids, deliberately, for joint planning.
 PROGRAMME_SHARED = frozenset({Role.COUNTY_TEAM_MEMBER})
 
+# Under /officer/guidance-plans/, plan_id is a guidance plan's and task_id a guidance task's (Case.ids).
+GUIDANCE_PLAN: Mapping[str, Callable[[Target], Any]] = {"plan_id": lambda t: t.guidance_plan_id}
+GUIDANCE_TASK: Mapping[str, Callable[[Target], Any]] = {
+    **GUIDANCE_PLAN,
+    "task_id": lambda t: t.guidance_task_id,
+}
+# Under /officer/outreach/, benefit_id is the outreach item's benefit (from the list), not the client's.
+ITEM_BENEFIT: Mapping[str, Callable[[Target], Any]] = {"benefit_id": lambda t: t.item_benefit_id}
+# The municipal placement's routes (its checklist, handover and cancelling): arrival_id is the placement.
+PLACEMENT: Mapping[str, Callable[[Target], Any]] = {"arrival_id": lambda t: t.placement_id}
+
+
+def kela_list(t: Target) -> bytes:
+    """A Kela list of one person with the target's listed identity code (A: its own outreach person, with
+    the same names; B: a person B has listed, unknown to A) receiving social assistance."""
+    return (
+        "identity_code,last_name,first_names,benefit,benefit_from\n"
+        f"{t.outreach_identity_code},{OUTREACH_LAST_NAME},{OUTREACH_FIRST_NAMES},social_assistance,2025-06-01\n"
+    ).encode()
+
 
 MATRIX: list[Case] = [
     # Profile and passkeys: every member of staff, about themselves only.
@@ -1981,7 +2564,14 @@ MATRIX: list[Case] = [
         creates=("client",),
     ),
     # A client by id.
-    Case("GET", "/officer/clients/{client_id:uuid}", Permission.CLIENT_READ, 404, 200, reveals=_client_shown),
+    Case(  # with the client's initial guidance plan: whoever may read the client reads it (the county too)
+        "GET",
+        "/officer/clients/{client_id:uuid}",
+        Permission.CLIENT_READ,
+        404,
+        200,
+        reveals=lambda t: (t.client_display, t.guidance_task_description),
+    ),
     Case(
         "GET",
         "/officer/clients/{client_id:uuid}/edit",
@@ -2016,6 +2606,131 @@ MATRIX: list[Case] = [
         200,
         query=lambda t: f"officer={t.staff_id}",
         reveals=lambda t: (t.staff_name,),
+    ),
+    # Initial guidance (3.4.6): Aino's plan, including the family, with a weekly task overdue. Reading it
+    # follows the client (the client page above); every change, and a task's edit page, needs CLIENT_WRITE
+    # and may_write_client (county staff with a grant, managers: 403). Changes in the order an officer
+    # makes them; ending the plan last, so that a new one can start.
+    Case(
+        "GET",
+        "/officer/guidance-plans",
+        (Permission.WORKLIST, Permission.TEAM_WORKLIST),  # managers: the whole organisation's
+        200,  # B's tasks are never listed
+        200,
+        reveals=lambda t: (t.client_display, t.guidance_task_description),
+    ),
+    Case(
+        "GET",
+        "/officer/guidance-plans/{plan_id:uuid}/tasks/{task_id:uuid}/edit",
+        Permission.CLIENT_WRITE,
+        404,
+        200,
+        ids=GUIDANCE_TASK,
+        reveals=lambda t: (t.client_display, t.guidance_task_description),
+    ),
+    Case(
+        "POST",
+        "/officer/guidance-plans/{plan_id:uuid}/tasks",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        ids=GUIDANCE_PLAN,
+        body=lambda t: {
+            "kind": "info_session",
+            "description": "Kuntainfo kirjastossa",
+            "first_due_on": _days(3),
+            "frequency": "once",
+        },
+        creates=("guidance_task",),
+    ),
+    Case(  # weekly until a month from now, then every other week
+        "POST",
+        "/officer/guidance-plans/{plan_id:uuid}/tasks/{task_id:uuid}",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        ids=GUIDANCE_TASK,
+        body=lambda t: {
+            "kind": "housing_guidance",
+            "description": "Asumisen neuvonta kotikäynneillä",
+            "for_client_id": "",
+            "first_due_on": _days(-2),
+            "frequency": "repeat",
+            "every_days": "7",
+            "taper": "less_often",
+            "taper_on": _days(30),
+            "taper_every_days": "14",
+            "version": t.version("guidance_task_id"),
+        },
+    ),
+    Case(  # done today: due again in a week
+        "POST",
+        "/officer/guidance-plans/{plan_id:uuid}/tasks/{task_id:uuid}/done",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        ids=GUIDANCE_TASK,
+        body=lambda t: {"done_on": _days(0), "version": t.version("guidance_task_id")},
+    ),
+    Case(
+        "POST",
+        "/officer/guidance-plans/{plan_id:uuid}/tasks/{task_id:uuid}/not-needed",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        ids=GUIDANCE_TASK,
+        body=lambda t: {"version": t.version("guidance_task_id")},
+    ),
+    Case(
+        "POST",
+        "/officer/guidance-plans/{plan_id:uuid}/end",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        ids=GUIDANCE_PLAN,
+        body=lambda t: {"ends_on": _days(0), "version": t.version("guidance_plan_id")},
+    ),
+    Case(  # the plan ended above: a new one starts (one active plan at a time, else 409)
+        "POST",
+        "/officer/clients/{client_id:uuid}/guidance-plan",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        body=lambda t: {"starts_on": _days(0), "includes_family": "on", "note": "Uusi ohjausjakso"},
+        creates=("guidance_plan",),
+    ),
+    # Referrals by another authority (service 20): the organisation's own inbox, integration officers only
+    # (OUTREACH); B's referrals are not found.
+    Case("GET", "/officer/referrals", Permission.OUTREACH, 200, 200, reveals=lambda t: (t.referral_person,)),
+    Case(
+        "GET",
+        "/officer/referrals/{referral_id:uuid}",
+        Permission.OUTREACH,
+        404,
+        200,
+        reveals=lambda t: (t.referral_person, t.referral_reason),
+    ),
+    Case(  # nobody in the register matches the person: a new client, and an outreach item to reach them
+        "POST",
+        "/officer/referrals/{referral_id:uuid}/accept",
+        Permission.OUTREACH,  # and CLIENT_WRITE: every holder of OUTREACH has it
+        404,
+        303,
+        body=lambda t: {"client": "new", "version": t.version("referral_id")},
+        creates=("client", "outreach_item", "outbox_message"),
+    ),
+    Case(  # the referrer is e-mailed that it was declined (never why)
+        "POST",
+        "/officer/referrals/{referral_id:uuid}/decline",
+        Permission.OUTREACH,
+        404,
+        303,
+        ids={"referral_id": lambda t: t.declinable_referral_id},
+        body=lambda t: {
+            "decline_reason": "Henkilö on jo toisen kunnan asiakas",
+            "version": t.version("declinable_referral_id"),
+        },
+        creates=("outbox_message",),
     ),
     # The assessment: the draft amending the completed one, with a refining measure ordered.
     Case(
@@ -3578,6 +4293,618 @@ MATRIX: list[Case] = [
         ids={"question_id": lambda t: t.dismissable_question_id},
         body=lambda t: {"version": t.version("dismissable_question_id")},
     ),
+    # --- Issue 7: outreach (3.4.4) and benefit data: integration officers only (OUTREACH); an import, an
+    # item or its benefit of B's is not found. The list, a person added, an import, then one person's page
+    # and the changes an officer makes, the person becoming a client last.
+    Case("GET", "/officer/outreach", Permission.OUTREACH, 200, 200, reveals=lambda t: (t.outreach_name,)),
+    Case("GET", "/officer/outreach/new", Permission.OUTREACH, 200, 200),
+    Case(
+        "POST",
+        "/officer/outreach",
+        Permission.OUTREACH,
+        303,  # B has listed the identity code: no matter, A's own list does not have it (saved in A)
+        409,  # the own list has it already: the officer is shown the person instead
+        body=lambda t: {
+            "first_names": "Eemeli",
+            "last_name": "Etsittävä",
+            "identity_code": t.outreach_identity_code,
+            "reason": "other",
+        },
+        creates=("outreach_item",),
+    ),
+    Case(
+        "GET",
+        "/officer/outreach/imports",
+        Permission.OUTREACH,
+        200,
+        200,
+        reveals=lambda t: (t.import_file_name,),
+    ),
+    Case(  # the preview reads the file and writes nothing
+        "POST",
+        "/officer/outreach/imports/preview",
+        Permission.OUTREACH,
+        200,
+        200,
+        body=lambda t: {"source": "kela_list"},
+        files=lambda t: {"file": ("kela.csv", kela_list(t), "text/csv")},
+    ),
+    Case(  # the list names the target's listed person: A's item is updated; B's code makes an item of A's
+        "POST",
+        "/officer/outreach/imports",
+        Permission.OUTREACH,
+        303,
+        303,
+        body=lambda t: {
+            "source": "kela_list",
+            "mode": "all_or_nothing",
+            "file_name": "kela.csv",
+            "content": base64.b64encode(kela_list(t)).decode(),
+        },
+        creates=("outreach_import", "outreach_item", "benefit"),
+    ),
+    Case(
+        "GET",
+        "/officer/outreach/imports/{import_id:uuid}",
+        Permission.OUTREACH,
+        404,
+        200,
+        reveals=lambda t: (t.import_file_name,),
+    ),
+    Case(
+        "GET",
+        "/officer/outreach/{item_id:uuid}",
+        Permission.OUTREACH,
+        404,
+        200,
+        reveals=lambda t: (t.outreach_name, t.outreach_contact_note),
+    ),
+    Case(
+        "GET",
+        "/officer/outreach/{item_id:uuid}/edit",
+        Permission.OUTREACH,
+        404,
+        200,
+        reveals=lambda t: (t.outreach_name,),
+    ),
+    Case(
+        "POST",
+        "/officer/outreach/{item_id:uuid}",
+        Permission.OUTREACH,
+        404,
+        303,
+        body=lambda t: {
+            "first_names": OUTREACH_FIRST_NAMES,
+            "last_name": OUTREACH_LAST_NAME,
+            "identity_code": t.outreach_identity_code,
+            "reason": "social_assistance",
+            "language": "so",
+            "phone": "040 765 4321",
+            "note": "Tavoitettavissa iltapäivisin",
+            "version": t.version("outreach_item_id"),
+        },
+    ),
+    Case(
+        "POST",
+        "/officer/outreach/{item_id:uuid}/contacts",
+        Permission.OUTREACH,
+        404,
+        303,
+        body=lambda t: {
+            "channel": "phone",
+            "attempted_on": _days(0),
+            "outcome": "message_left",
+            "note": "Jätetty viesti vastaajaan",
+        },
+        creates=("outreach_contact",),
+    ),
+    Case(
+        "POST",
+        "/officer/outreach/{item_id:uuid}/status",
+        Permission.OUTREACH,
+        404,
+        303,
+        body=lambda t: {"status": "reached", "version": t.version("outreach_item_id")},
+    ),
+    Case(
+        "POST",
+        "/officer/outreach/{item_id:uuid}/benefits",
+        Permission.OUTREACH,
+        404,
+        303,
+        body=lambda t: {"type": "unemployment_benefit", "status": "applied", "starts_on": _days(-10)},
+        creates=("benefit",),
+    ),
+    Case(
+        "GET",
+        "/officer/outreach/{item_id:uuid}/benefits/{benefit_id:uuid}/edit",
+        Permission.OUTREACH,
+        404,
+        200,
+        ids=ITEM_BENEFIT,
+        reveals=lambda t: (t.outreach_name,),
+    ),
+    Case(  # the benefit from the list ends in a month
+        "POST",
+        "/officer/outreach/{item_id:uuid}/benefits/{benefit_id:uuid}",
+        Permission.OUTREACH,
+        404,
+        303,
+        ids=ITEM_BENEFIT,
+        body=lambda t: {
+            "type": "social_assistance",
+            "status": "receiving",
+            "starts_on": "2025-01-01",
+            "ends_on": _days(30),
+            "version": t.version("item_benefit_id"),
+        },
+    ),
+    Case(  # the other person on the list is the target's client (B: B's person and B's client, refused)
+        "POST",
+        "/officer/outreach/{item_id:uuid}/link",
+        Permission.OUTREACH,  # and CLIENT_WRITE: every holder of OUTREACH has it
+        404,
+        303,
+        ids={"item_id": lambda t: t.linkable_item_id},
+        body=lambda t: {"client_id": str(t.client_id), "version": t.version("linkable_item_id")},
+    ),
+    Case(  # the person from the list becomes a client, their benefits with them
+        "POST",
+        "/officer/outreach/{item_id:uuid}/client",
+        Permission.OUTREACH,  # and CLIENT_WRITE
+        404,
+        303,
+        body=lambda t: {"version": t.version("outreach_item_id")},
+        creates=("client",),
+    ),
+    # A client's benefits on the client page: changing client data (CLIENT_WRITE and may_write_client).
+    Case(
+        "POST",
+        "/officer/clients/{client_id:uuid}/benefits",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        body=lambda t: {"type": "unemployment_benefit", "status": "applied", "starts_on": _days(0)},
+        creates=("benefit",),
+    ),
+    Case(
+        "GET",
+        "/officer/clients/{client_id:uuid}/benefits/{benefit_id:uuid}/edit",
+        Permission.CLIENT_WRITE,
+        404,
+        200,
+        reveals=_client_shown,
+    ),
+    Case(
+        "POST",
+        "/officer/clients/{client_id:uuid}/benefits/{benefit_id:uuid}",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        body=lambda t: {
+            "type": "home_care_allowance",
+            "status": "receiving",
+            "starts_on": _days(-45),
+            "ends_on": "",
+            "version": t.version("benefit_id"),
+        },
+    ),
+    Case(
+        "POST",
+        "/officer/clients/{client_id:uuid}/benefits/{benefit_id:uuid}/end",
+        Permission.CLIENT_WRITE,
+        404,
+        303,
+        body=lambda t: {"end_ends_on": _days(0), "version": t.version("benefit_id")},
+    ),
+    # --- Issue 7: planned arrivals (3.4.8–3.4.11): integration officers only (ARRIVALS); B's arrival, person
+    # or consultation is not found. The quota refugees from the proposal to the arrival, in order; the
+    # municipal placement's checklist and handover, then it is cancelled.
+    Case(
+        "GET",
+        "/officer/arrivals",
+        Permission.ARRIVALS,
+        200,
+        200,
+        reveals=lambda t: (t.arrival_reference,),
+    ),
+    Case("GET", "/officer/arrivals/new", Permission.ARRIVALS, 200, 200),
+    Case(  # whatever the form says, the arrival is the actor's organisation's
+        "POST",
+        "/officer/arrivals",
+        Permission.ARRIVALS,
+        303,
+        303,
+        body=lambda t: {
+            "kind": "quota_refugees",
+            "reference": "UUDELY/2026/99",
+            "received_on": _days(0),
+            "sender": "Uudenmaan ELY-keskus",
+            "organisation_id": str(t.organisation_id),
+        },
+        creates=("arrival",),
+    ),
+    Case(
+        "GET",
+        "/officer/arrivals/{arrival_id:uuid}",
+        Permission.ARRIVALS,
+        404,
+        200,
+        reveals=lambda t: (t.arrival_reference, t.arrival_person_name, t.consultation_question),
+    ),
+    Case(
+        "POST",
+        "/officer/arrivals/{arrival_id:uuid}/proposal",
+        Permission.ARRIVALS,
+        404,
+        303,
+        body=lambda t: {
+            "reference": "UUDELY/2026/15",
+            "received_on": _days(-9),
+            "sender": "Uudenmaan ELY-keskus",
+            "version": t.version("arrival_id"),
+        },
+    ),
+    Case("GET", "/officer/arrivals/{arrival_id:uuid}/persons/new", Permission.ARRIVALS, 404, 200),
+    Case(
+        "POST",
+        "/officer/arrivals/{arrival_id:uuid}/persons",
+        Permission.ARRIVALS,
+        404,
+        303,
+        body=lambda t: {
+            "role": "child",
+            "first_names": "Aya Oma",
+            "last_name": ARRIVAL_LAST_NAME,
+            "date_of_birth": "2018-05-05",
+            "citizenship": "SY",
+            "mother_tongue": "ar",
+        },
+        creates=("arrival_person",),
+    ),
+    Case(
+        "GET",
+        "/officer/arrivals/{arrival_id:uuid}/persons/{person_id:uuid}",
+        Permission.ARRIVALS,
+        404,
+        200,
+        reveals=lambda t: (t.arrival_person_name,),
+    ),
+    Case(
+        "POST",
+        "/officer/arrivals/{arrival_id:uuid}/persons/{person_id:uuid}",
+        Permission.ARRIVALS,
+        404,
+        303,
+        body=lambda t: {
+            "role": "head_of_family",
+            "first_names": ARRIVAL_FIRST_NAMES[0],
+            "last_name": ARRIVAL_LAST_NAME,
+            "date_of_birth": "1980-01-01",
+            "citizenship": "SY",
+            "mother_tongue": "ar",
+            "interpreter_needed": "on",
+            "special_needs": "Diabetes",
+            "version": t.version("arrival_person_id"),
+        },
+    ),
+    Case(
+        "POST",
+        "/officer/arrivals/{arrival_id:uuid}/persons/{person_id:uuid}/remove",
+        Permission.ARRIVALS,
+        404,
+        303,
+        ids={"person_id": lambda t: t.removable_person_id},
+        body=lambda t: {"version": t.version("removable_person_id")},
+    ),
+    Case(  # sent to the wrong county, say: taken back before the county answers
+        "POST",
+        "/officer/arrivals/{arrival_id:uuid}/consultations/{consultation_id:uuid}/withdraw",
+        Permission.ARRIVALS,
+        404,
+        303,
+        body=lambda t: {"version": t.version("consultation_id")},
+    ),
+    Case(  # the family changed above: a new summary to the same county (the earlier one is withdrawn)
+        "POST",
+        "/officer/arrivals/{arrival_id:uuid}/consultations",
+        Permission.ARRIVALS,
+        404,
+        303,
+        body=lambda t: {
+            "county_id": str(t.county_id),
+            "question": "Tarvitaanko kotihoitoa heti saapumisesta alkaen?",
+            "version": t.version("arrival_id"),
+        },
+        creates=("arrival_consultation",),
+    ),
+    Case(
+        "POST",
+        "/officer/arrivals/{arrival_id:uuid}/decision",
+        Permission.ARRIVALS,
+        404,
+        303,
+        body=lambda t: {
+            "decision": "accept",
+            "decision_on": _days(0),
+            "decision_note": "Kunta ottaa perheen vastaan",
+            "version": t.version("arrival_id"),
+        },
+    ),
+    Case(
+        "POST",
+        "/officer/arrivals/{arrival_id:uuid}/housing",
+        Permission.ARRIVALS,
+        404,
+        303,
+        body=lambda t: {
+            "housing_address": "Omakatu 5 B 12",
+            "lease_starts_on": _days(20),
+            "lease_ends_on": "",
+            "earliest_arrival_on": _days(30),
+            "version": t.version("arrival_id"),
+        },
+    ),
+    Case(
+        "POST",
+        "/officer/arrivals/{arrival_id:uuid}/reception",
+        Permission.ARRIVALS,
+        404,
+        303,
+        body=lambda t: {
+            "arrives_on": _days(30),
+            "arrives_time": "14:35",
+            "flight": "AY 1234",
+            "transport": "Kunnan tila-auto",
+            "interpreter": "Arabian tulkki",
+            "version": t.version("arrival_id"),
+        },
+    ),
+    Case(  # the persons become clients of the organisation
+        "POST",
+        "/officer/arrivals/{arrival_id:uuid}/arrived",
+        Permission.ARRIVALS,
+        404,
+        303,
+        body=lambda t: {
+            "arrived_on": _days(0),
+            "first_permit_date": _days(-60),
+            "version": t.version("arrival_id"),
+        },
+        creates=("client",),
+    ),
+    Case(
+        "POST",
+        "/officer/arrivals/{arrival_id:uuid}/checklist/{key:str}",
+        Permission.ARRIVALS,
+        404,
+        303,
+        ids=PLACEMENT,
+        body=lambda t: {
+            "done_on-electricity_contract": _days(0),
+            "note-electricity_contract": "Sopimus tehty",
+        },
+        creates=("arrival_checklist_item",),
+    ),
+    Case(
+        "POST",
+        "/officer/arrivals/{arrival_id:uuid}/checklist/{key:str}/undo",
+        Permission.ARRIVALS,
+        404,
+        303,
+        ids={**PLACEMENT, "key": lambda t: "keys"},
+        body=lambda t: {"item_id": str(t.checklist_item_id)},
+    ),
+    Case(
+        "POST",
+        "/officer/arrivals/{arrival_id:uuid}/handover",
+        Permission.ARRIVALS,
+        404,
+        303,
+        ids=PLACEMENT,
+        body=lambda t: {
+            "handover_consent_on": _days(-5),
+            "handover_data": "Tarvitsee tukea asunnon etsimisessä",
+            "transfer_meeting_on": _days(3),
+            "transfer_meeting_time": "10:00",
+            "version": t.version("placement_id"),
+        },
+    ),
+    Case(
+        "POST",
+        "/officer/arrivals/{arrival_id:uuid}/cancel",
+        Permission.ARRIVALS,
+        404,
+        303,
+        ids=PLACEMENT,
+        body=lambda t: {"version": t.version("placement_id")},
+    ),
+    # The county's side of the consultation (service 5): county staff (COOPERATION_INBOX), only what was sent
+    # to their own county (B's went to county D: not found), and only the anonymised summary.
+    Case(
+        "GET",
+        "/officer/consultations",
+        Permission.COOPERATION_INBOX,
+        200,
+        200,
+        reveals=lambda t: (str(t.consultation_id),),
+    ),
+    Case(
+        "GET",
+        "/officer/consultations/{consultation_id:uuid}",
+        Permission.COOPERATION_INBOX,
+        404,
+        200,
+        reveals=lambda t: (t.consultation_question,),
+    ),
+    Case(
+        "POST",
+        "/officer/consultations/{consultation_id:uuid}/answer",
+        Permission.COOPERATION_INBOX,
+        404,
+        303,
+        body=lambda t: {
+            "answer": "Maakunta järjestää kotihoidon saapumisesta alkaen",
+            "version": t.version("consultation_id"),
+        },
+    ),
+    # --- Issue 7: guidance and counselling visits (service 4): officers (GUIDANCE_VISITS) record them for
+    # the organisation's consenting clients or anonymously; only the recorder changes a visit, on the day
+    # it was recorded (A's: the officer actor's, today). Managers keep the topic list (GUIDANCE_TOPICS).
+    Case(  # the officer's own visits by default
+        "GET",
+        "/officer/guidance-visits",
+        Permission.GUIDANCE_VISITS,
+        200,
+        200,
+        reveals=lambda t: (t.client_display, t.topic_name),
+    ),
+    Case(  # the form for a visit of the client: only a client of the organisation's own
+        "GET",
+        "/officer/guidance-visits/new",
+        Permission.GUIDANCE_VISITS,
+        404,
+        200,
+        query=lambda t: f"client_id={t.client_id}",
+        reveals=lambda t: (t.client_display, t.topic_name),
+    ),
+    Case(  # the form's client search (a POST): B's clients never found
+        "POST",
+        "/officer/guidance-visits/new/find-client",
+        Permission.GUIDANCE_VISITS,
+        200,
+        200,
+        body=lambda t: {"client_query": t.client_display.split(",")[0], "visited_on": _days(0)},
+        reveals=_client_shown,
+    ),
+    Case(
+        "POST",
+        "/officer/guidance-visits",
+        Permission.GUIDANCE_VISITS,
+        404,  # B's client (with B's topic): not found
+        303,
+        body=lambda t: {
+            "client_id": str(t.client_id),
+            "visited_on": _days(0),
+            "topic": [str(t.topic_id)],
+            "channel": "walk_in",
+            "duration_minutes": "45",
+            "language": "fi",
+            "referral": ["to_housing"],
+            "note": "Uusi käynti: vuokrasopimuksen läpikäynti",
+        },
+        creates=("guidance_visit", "guidance_visit_topic", "guidance_visit_referral"),
+    ),
+    Case(
+        "GET",
+        "/officer/guidance-visits/{visit_id:uuid}",
+        Permission.GUIDANCE_VISITS,
+        404,
+        200,
+        reveals=lambda t: (t.client_display, t.visit_note),
+    ),
+    Case(
+        "GET",
+        "/officer/guidance-visits/{visit_id:uuid}/edit",
+        Permission.GUIDANCE_VISITS,
+        404,
+        200,
+        reveals=lambda t: (t.client_display, t.visit_note),
+    ),
+    Case(
+        "POST",
+        "/officer/guidance-visits/{visit_id:uuid}",
+        Permission.GUIDANCE_VISITS,
+        404,
+        303,
+        body=lambda t: {
+            "visited_on": _days(0),
+            "topic": [str(t.topic_id)],
+            "channel": "walk_in",
+            "duration_minutes": "40",
+            "language": "fi",
+            "interpreter_used": "on",
+            "referral": ["to_kela"],
+            "note": "Käynti päivitetty: tulkki oli mukana",
+            "version": t.version("visit_id"),
+        },
+    ),
+    Case(
+        "POST",
+        "/officer/guidance-visits/{visit_id:uuid}/delete",
+        Permission.GUIDANCE_VISITS,
+        404,
+        303,
+        ids={"visit_id": lambda t: t.removable_visit_id},
+        body=lambda t: {"version": t.version("removable_visit_id")},
+    ),
+    Case(
+        "GET",
+        "/officer/guidance-topics",
+        Permission.GUIDANCE_TOPICS,
+        200,
+        200,
+        reveals=lambda t: (t.topic_name,),
+    ),
+    Case(  # whatever the form says, the topic is the actor's organisation's
+        "POST",
+        "/officer/guidance-topics",
+        Permission.GUIDANCE_TOPICS,
+        303,
+        303,
+        body=lambda t: {
+            "name_fi": "Uusi aihe: terveys",
+            "name_sv": "Nytt ämne: hälsa",
+            "name_en": "New topic: health",
+            "organisation_id": str(t.organisation_id),
+        },
+        creates=("guidance_topic",),
+    ),
+    Case(
+        "GET",
+        "/officer/guidance-topics/{topic_id:uuid}/edit",
+        Permission.GUIDANCE_TOPICS,
+        404,
+        200,
+        reveals=lambda t: (t.topic_name,),
+    ),
+    Case(
+        "POST",
+        "/officer/guidance-topics/{topic_id:uuid}",
+        Permission.GUIDANCE_TOPICS,
+        404,
+        303,
+        body=lambda t: {
+            "name_fi": "Asuminen ja arki",
+            "name_sv": "Boende och vardag",
+            "name_en": "Housing and everyday life",
+            "version": t.version("topic_id"),
+        },
+    ),
+    Case(
+        "POST",
+        "/officer/guidance-topics/{topic_id:uuid}/move",
+        Permission.GUIDANCE_TOPICS,
+        404,
+        303,
+        body=lambda t: {"direction": "down", "version": t.version("topic_id")},
+    ),
+    Case(
+        "POST",
+        "/officer/guidance-topics/{topic_id:uuid}/retire",
+        Permission.GUIDANCE_TOPICS,
+        404,
+        303,
+        body=lambda t: {"version": t.version("topic_id")},
+    ),
+    Case(
+        "POST",
+        "/officer/guidance-topics/{topic_id:uuid}/reactivate",
+        Permission.GUIDANCE_TOPICS,
+        404,
+        303,
+        body=lambda t: {"version": t.version("topic_id")},
+    ),
     # Changes to a client: these run after the reads, which look for the client's name.
     Case(
         "POST",
@@ -3843,6 +5170,13 @@ PUBLIC_PATHS: dict[str, str] = {
     "/guidance/questions/sent": "the thank-you page after a question: no data",
     "/guidance/sw.js": "the guidance pages' service worker: static code and a list of static files",
     "/guidance/offline": "the offline page: no data",
+    # Referrals by another authority (service 20): the officers' inbox is in the matrix (/officer/referrals).
+    "/referral": (
+        "the public referral form for other authorities (GET: the form, the deployment's municipalities; POST: "
+        "a referral, stored for the chosen municipality's officers and shown to nobody else): no session, "
+        "CSRF-protected, a honeypot field and a limit per address; the answer shows only what was typed"
+    ),
+    "/referral/sent": "the thank-you page after a referral: its address and page hold nothing about it",
     # The county data-transfer API (issue 6, service 18): no session and no CSRF; its own authentication,
     # tested with every other county's and client's ids in tests/integration/test_api_v1.py.
     "/api/v1/token": (
@@ -3891,13 +5225,13 @@ PATH_PARAMETERS: dict[str, Callable[[Target], Any]] = {
     "passkey_id": lambda t: t.passkey_id,
     "assessment_id": lambda t: t.assessment_id,
     "measure_id": lambda t: t.measure_id,
-    "plan_id": lambda t: t.plan_id,
+    "plan_id": lambda t: t.plan_id,  # under /officer/guidance-plans/ a guidance plan: Case.ids
     "overview_id": lambda t: t.overview_id,
     "service_id": lambda t: t.programme_service_id,  # under /officer/plans/ a service in the plan: Case.ids
     "period_id": lambda t: t.period_id,
     "language": lambda t: t.language,
     "appointment_id": lambda t: t.appointment_id,
-    "task_id": lambda t: t.task_id,
+    "task_id": lambda t: t.task_id,  # under /officer/guidance-plans/ a guidance task: Case.ids
     "thread_id": lambda t: t.thread_id,
     "message_id": lambda t: t.message_id,  # under /stakeholders/ a stakeholder message: Case.ids
     "translation_id": lambda t: t.message_translation_id,
@@ -3917,6 +5251,16 @@ PATH_PARAMETERS: dict[str, Callable[[Target], Any]] = {
     "article_id": lambda t: t.article_id,
     "number": lambda t: 1,  # the article's first published version
     "question_id": lambda t: t.question_id,
+    "referral_id": lambda t: t.referral_id,  # the one to decline: Case.ids
+    "import_id": lambda t: t.import_id,
+    "item_id": lambda t: t.outreach_item_id,  # the one linked to a client: Case.ids
+    "benefit_id": lambda t: t.benefit_id,  # under /officer/outreach/ the item's benefit: Case.ids
+    "arrival_id": lambda t: t.arrival_id,  # the municipal placement's routes: Case.ids
+    "person_id": lambda t: t.arrival_person_id,  # the one removed: Case.ids
+    "consultation_id": lambda t: t.consultation_id,
+    "key": lambda t: "electricity_contract",  # a checklist step (the one undone: Case.ids)
+    "visit_id": lambda t: t.visit_id,  # the one deleted: Case.ids
+    "topic_id": lambda t: t.topic_id,
 }
 
 
@@ -4015,6 +5359,21 @@ COUNTED = (
     KnowledgeArticleVersion,
     KnowledgeSearchDoc,
     GuidanceQuestion,
+    AuthorityReferral,
+    OutreachItem,
+    GuidancePlan,
+    GuidanceTask,
+    OutreachImport,
+    OutreachContact,
+    Benefit,
+    Arrival,
+    ArrivalPerson,
+    ArrivalChecklistItem,
+    ArrivalConsultation,
+    GuidanceTopic,
+    GuidanceVisit,
+    GuidanceVisitTopic,
+    GuidanceVisitReferral,
 )
 
 
@@ -4212,6 +5571,8 @@ def snapshot(db: Session, world: World) -> Snapshot:
         ),
         "sessions": rows(select(StaffSession.token_hash).where(StaffSession.staff_id.in_(b_staff))),
         **_back_office_rows(db, world, rows, b_clients),
+        **_referral_and_guidance_rows(db, world, rows, b_clients),
+        **_outreach_arrival_and_visit_rows(db, world, rows, b_clients),
         "audit events about B": db.scalar(
             select(func.count())
             .select_from(AuditEvent)
@@ -4477,6 +5838,125 @@ def _back_office_rows(
     }
 
 
+def _referral_and_guidance_rows(
+    db: Session, world: World, rows: Callable[[Any], list[tuple[Any, ...]]], b_clients: tuple[uuid.UUID, ...]
+) -> dict[str, Any]:
+    """Organisation B's referrals by other authorities, outreach items and initial guidance plans."""
+    b = world.other_organisation_id
+    b_plans = select(GuidancePlan.id).where(GuidancePlan.client_id.in_(b_clients))
+    return {
+        "authority referrals": rows(
+            select(
+                AuthorityReferral.id,
+                AuthorityReferral.version,
+                AuthorityReferral.status,
+                AuthorityReferral.client_id,
+                AuthorityReferral.decline_reason,
+            )
+            .where(AuthorityReferral.organisation_id == b)
+            .order_by(AuthorityReferral.id)
+        ),
+        "outreach items": rows(
+            select(OutreachItem.id, OutreachItem.version, OutreachItem.status, OutreachItem.client_id)
+            .where(or_(OutreachItem.organisation_id == b, OutreachItem.client_id.in_(b_clients)))
+            .order_by(OutreachItem.id)
+        ),
+        "guidance plans": rows(
+            select(GuidancePlan.id, GuidancePlan.version, GuidancePlan.status, GuidancePlan.ends_on)
+            .where(GuidancePlan.id.in_(b_plans))
+            .order_by(GuidancePlan.id)
+        ),
+        "guidance tasks": rows(
+            select(
+                GuidanceTask.id,
+                GuidanceTask.version,
+                GuidanceTask.description,
+                GuidanceTask.last_done_on,
+                GuidanceTask.completed_on,
+            )
+            .where(or_(GuidanceTask.plan_id.in_(b_plans), GuidanceTask.for_client_id.in_(b_clients)))
+            .order_by(GuidanceTask.id)
+        ),
+    }
+
+
+def _outreach_arrival_and_visit_rows(
+    db: Session, world: World, rows: Callable[[Any], list[tuple[Any, ...]]], b_clients: tuple[uuid.UUID, ...]
+) -> dict[str, Any]:
+    """Organisation B's outreach imports, contact attempts and benefits; its arrivals with their persons,
+    checklists and consultations (and whatever was sent to B's clients' county); its visit topics and
+    guidance visits."""
+    b = world.other_organisation_id
+    b_items = select(OutreachItem.id).where(OutreachItem.organisation_id == b)
+    b_arrivals = select(Arrival.id).where(Arrival.organisation_id == b)
+    b_visits = select(GuidanceVisit.id).where(
+        or_(GuidanceVisit.organisation_id == b, GuidanceVisit.client_id.in_(b_clients))
+    )
+    return {
+        "outreach imports": rows(
+            select(OutreachImport.id, OutreachImport.rows_imported, OutreachImport.rows_unchanged)
+            .where(OutreachImport.organisation_id == b)
+            .order_by(OutreachImport.id)
+        ),
+        "outreach contacts": rows(
+            select(OutreachContact.id, OutreachContact.note)
+            .where(OutreachContact.item_id.in_(b_items))
+            .order_by(OutreachContact.id)
+        ),
+        "benefits": rows(
+            select(Benefit.id, Benefit.version, Benefit.client_id, Benefit.outreach_item_id, Benefit.ends_on)
+            .where(
+                or_(
+                    Benefit.organisation_id == b,
+                    Benefit.client_id.in_(b_clients),
+                    Benefit.outreach_item_id.in_(b_items),
+                )
+            )
+            .order_by(Benefit.id)
+        ),
+        "arrivals": rows(
+            select(Arrival.id, Arrival.version, Arrival.status, Arrival.handover_data)
+            .where(Arrival.organisation_id == b)
+            .order_by(Arrival.id)
+        ),
+        "arrival persons": rows(
+            select(ArrivalPerson.id, ArrivalPerson.version, ArrivalPerson.client_id)
+            .where(ArrivalPerson.arrival_id.in_(b_arrivals))
+            .order_by(ArrivalPerson.id)
+        ),
+        "arrival checklists": rows(
+            select(ArrivalChecklistItem.id, ArrivalChecklistItem.key)
+            .where(ArrivalChecklistItem.arrival_id.in_(b_arrivals))
+            .order_by(ArrivalChecklistItem.id)
+        ),
+        "arrival consultations": rows(
+            select(ArrivalConsultation.id, ArrivalConsultation.version, ArrivalConsultation.status)
+            .where(
+                or_(
+                    ArrivalConsultation.arrival_id.in_(b_arrivals),
+                    ArrivalConsultation.county_id == world.other.county_id,
+                )
+            )
+            .order_by(ArrivalConsultation.id)
+        ),
+        "guidance topics": rows(
+            select(GuidanceTopic.id, GuidanceTopic.version, GuidanceTopic.active, GuidanceTopic.position)
+            .where(GuidanceTopic.organisation_id == b)
+            .order_by(GuidanceTopic.id)
+        ),
+        "guidance visits": rows(
+            select(GuidanceVisit.id, GuidanceVisit.version, GuidanceVisit.client_id, GuidanceVisit.note)
+            .where(GuidanceVisit.id.in_(b_visits))
+            .order_by(GuidanceVisit.id)
+        ),
+        "guidance visit topics": rows(
+            select(GuidanceVisitTopic.visit_id, GuidanceVisitTopic.topic_id)
+            .where(GuidanceVisitTopic.visit_id.in_(b_visits))
+            .order_by(GuidanceVisitTopic.visit_id, GuidanceVisitTopic.topic_id)
+        ),
+    }
+
+
 def _row(values: tuple[Any, ...]) -> str:
     return "(" + ", ".join(str(v)[:8] if isinstance(v, uuid.UUID) else str(v) for v in values) + ")"
 
@@ -4723,10 +6203,11 @@ def test_the_same_requests_succeed_on_own_objects(role, client, factory, db, set
         assert (saved.status, saved.ended_on, saved.end_reason) == (ClientStatus.ACTIVE, None, None)
         assert saved.responsible_officer_id == own.staff_id
         consents = db.scalars(select(Consent.purpose).where(Consent.client_id == own.client_id)).all()
-        # The family overview's; the county sharing of the world's cooperation, of the request made again
-        # and of the consent form.
+        # The family overview's; the guidance records' (for the visits); the county sharing of the world's
+        # cooperation, of the request made again and of the consent form.
         assert sorted(consents) == [
             ConsentPurpose.FAMILY_OVERVIEW,
+            ConsentPurpose.GUIDANCE_RECORDS,
             *[ConsentPurpose.WELLBEING_COUNTY_SHARING] * 3,
         ]
         # Linked, then unlinked again; B's link between its two clients is untouched.
@@ -4749,8 +6230,18 @@ def test_the_same_requests_succeed_on_own_objects(role, client, factory, db, set
         _assert_the_back_office_was_used(db, world, world.actors[role], settings)
         _assert_the_hold_was_placed_and_released(db, world, world.actors[role])
         _assert_the_knowledge_base_was_edited(db, world, world.actors[role])
+        _assert_the_referrals_were_decided_and_guidance_given(db, world, world.actors[role])
+        _assert_outreach_was_worked(db, world, world.actors[role])
+        _assert_the_family_arrived(db, world, world.actors[role])
+        _assert_the_visits_were_recorded(db, world, world.actors[role])
     elif role is Role.COUNTY_TEAM_MEMBER:
         _assert_the_county_took_part(db, world, world.actors[role])
+        consultation = db.get(ArrivalConsultation, world.own.consultation_id)
+        assert (consultation.status, consultation.answered_by_id, consultation.answer) == (
+            ConsultationStatus.ANSWERED,
+            world.actors[role],
+            "Maakunta järjestää kotihoidon saapumisesta alkaen",
+        )
     elif role is Role.ADMINISTRATOR:
         colleague = db.get(Staff, own.staff_id)
         assert colleague.full_name == "Muutettu Nimi"
@@ -4801,13 +6292,195 @@ def test_the_same_requests_succeed_on_own_objects(role, client, factory, db, set
         assert db.scalars(
             select(PlanTextTranslation.source_key).where(PlanTextTranslation.plan_id == own.plan_id)
         ).all() == ["rationale"]
+        # Guidance read, not changed; the referrals are not the manager's to decide.
+        assert db.get(GuidancePlan, own.guidance_plan_id).status == GuidancePlanStatus.ACTIVE
+        task = db.get(GuidanceTask, own.guidance_task_id)
+        assert (task.description, task.last_done_on, task.completed_on) == (
+            own.guidance_task_description,
+            None,
+            None,
+        )
+        assert db.get(AuthorityReferral, own.referral_id).status == ReferralStatus.RECEIVED
         manager = world.actors[role]
+        _assert_the_topics_were_kept(db, world)
         _assert_the_back_office_was_used(db, world, manager, settings)
         _assert_the_hold_was_placed_and_released(db, world, manager)
         _assert_the_survey_was_changed(db, world, manager)
         _assert_the_knowledge_base_was_edited(db, world, manager)
     if role in (Role.INTEGRATION_OFFICER, Role.MANAGER):
         _assert_the_programme_was_changed(db, world)
+
+
+def _assert_the_referrals_were_decided_and_guidance_given(
+    db: Session, world: World, actor: uuid.UUID
+) -> None:
+    own = world.own
+    db.expire_all()
+    # The first referral accepted: a new client of the organisation, known by the referral, and an
+    # outreach item to reach them; the second declined with the reason (kept for the officers).
+    accepted = db.get(AuthorityReferral, own.referral_id)
+    assert (accepted.status, accepted.decided_by_id) == (ReferralStatus.ACCEPTED, actor)
+    registered = db.get(Client, accepted.client_id)
+    assert (registered.organisation_id, registered.first_names, registered.last_name) == (
+        own.organisation_id,
+        "Aili",
+        "Omalähetetty",
+    )
+    assert registered.known_how == KnownHow.AUTHORITY_REFERRAL
+    item = db.get(OutreachItem, accepted.outreach_item_id)
+    assert (item.organisation_id, item.client_id) == (own.organisation_id, registered.id)
+    declined = db.get(AuthorityReferral, own.declinable_referral_id)
+    assert (declined.status, declined.client_id) == (ReferralStatus.DECLINED, None)
+    assert declined.decline_reason == "Henkilö on jo toisen kunnan asiakas"
+    # The guidance task edited, done today, then no longer needed; another task added; the plan ended by
+    # the officer. The plan started after it was ended with the integration plan, later in the matrix.
+    plan = db.get(GuidancePlan, own.guidance_plan_id)
+    assert (plan.status, plan.end_reason, plan.ends_on) == (
+        GuidancePlanStatus.ENDED,
+        GuidancePlanEndReason.NO_LONGER_NEEDED,
+        today(),
+    )
+    task = db.get(GuidanceTask, own.guidance_task_id)
+    assert (task.description, task.taper_every_days) == ("Asumisen neuvonta kotikäynneillä", 14)
+    assert (task.last_done_on, task.completed_on) == (today(), today())
+    added = db.scalars(
+        select(GuidanceTask.description).where(
+            GuidanceTask.plan_id == plan.id, GuidanceTask.id != own.guidance_task_id
+        )
+    )
+    assert added.all() == ["Kuntainfo kirjastossa"]
+    started = db.scalar(
+        select(GuidancePlan).where(GuidancePlan.client_id == own.client_id, GuidancePlan.id != plan.id)
+    )
+    assert (started.created_by_id, started.note, started.end_reason) == (
+        actor,
+        "Uusi ohjausjakso",
+        GuidancePlanEndReason.INTEGRATION_PLAN_ENDED,
+    )
+
+
+def _assert_outreach_was_worked(db: Session, world: World, actor: uuid.UUID) -> None:
+    own = world.own
+    db.expire_all()
+    # Nobody added twice: the person the officer tried to add is the one already on the list, and the
+    # imported Kela list updated them (a second benefit) instead of adding them again.
+    assert not db.scalar(select(OutreachItem).where(OutreachItem.last_name == "Etsittävä"))
+    listed = db.scalars(
+        select(OutreachItem).where(OutreachItem.identity_code == own.outreach_identity_code)
+    ).all()
+    assert [i.id for i in listed] == [own.outreach_item_id]
+    item = listed[0]
+    assert (item.status, item.phone, item.note) == (
+        OutreachStatus.REACHED,
+        "+358407654321",
+        "Tavoitettavissa iltapäivisin",
+    )
+    imported = db.scalars(
+        select(OutreachImport).where(
+            OutreachImport.organisation_id == own.organisation_id, OutreachImport.id != own.import_id
+        )
+    ).one()
+    assert (imported.imported_by_id, imported.rows_imported) == (actor, 1)
+    # The person became a client of the organisation; every benefit of theirs went with them.
+    client = db.get(Client, item.client_id)
+    assert (client.organisation_id, client.identity_code, client.known_how) == (
+        own.organisation_id,
+        own.outreach_identity_code,
+        KnownHow.KELA_LIST,
+    )
+    moved = db.scalars(select(Benefit).where(Benefit.outreach_item_id == item.id)).all()
+    assert sorted((b.type, b.starts_on, b.client_id) for b in moved) == [
+        (BenefitType.SOCIAL_ASSISTANCE, date(2025, 1, 1), client.id),  # the earlier list's
+        (BenefitType.SOCIAL_ASSISTANCE, date(2025, 6, 1), client.id),  # the imported list's
+        (BenefitType.UNEMPLOYMENT_BENEFIT, today() - timedelta(days=10), client.id),  # the officer's
+    ]
+    assert db.get(Benefit, own.item_benefit_id).ends_on == today() + timedelta(days=30)
+    contacts = db.scalars(select(OutreachContact.note).where(OutreachContact.item_id == item.id)).all()
+    assert sorted(contacts) == ["Jätetty viesti vastaajaan", own.outreach_contact_note]
+    # The other person linked to Aino; Aino's benefit changed and ended, another one recorded.
+    assert db.get(OutreachItem, own.linkable_item_id).client_id == own.client_id
+    benefit = db.get(Benefit, own.benefit_id)
+    assert (benefit.starts_on, benefit.ends_on, benefit.recorded_by_id) == (
+        today() - timedelta(days=45),
+        today(),
+        actor,
+    )
+    aino = db.scalars(select(Benefit.type).where(Benefit.client_id == own.client_id)).all()
+    assert sorted(aino) == [BenefitType.HOME_CARE_ALLOWANCE, BenefitType.UNEMPLOYMENT_BENEFIT]
+
+
+def _assert_the_family_arrived(db: Session, world: World, actor: uuid.UUID) -> None:
+    own = world.own
+    db.expire_all()
+    # The quota refugees: accepted after the new consultation, arrived; the head of family and the child
+    # added are clients of the organisation (the removed relative is not).
+    quota = db.get(Arrival, own.arrival_id)
+    assert (quota.status, quota.reference, quota.housing_address, quota.flight) == (
+        ArrivalStatus.ARRIVED,
+        "UUDELY/2026/15",
+        "Omakatu 5 B 12",
+        "AY1234",
+    )
+    persons = db.scalars(select(ArrivalPerson).where(ArrivalPerson.arrival_id == quota.id)).all()
+    assert sorted((p.role, p.first_names) for p in persons) == [
+        (ArrivalRole.CHILD, "Aya Oma"),
+        (ArrivalRole.HEAD, ARRIVAL_FIRST_NAMES[0]),
+    ]
+    clients = [db.get(Client, p.client_id) for p in persons]
+    assert {(c.organisation_id, c.segment, c.permit_type) for c in clients} == {
+        (own.organisation_id, 3, PermitType.QUOTA_REFUGEE)
+    }
+    consultations = db.scalars(
+        select(ArrivalConsultation).where(ArrivalConsultation.arrival_id == quota.id)
+    ).all()
+    assert sorted((c.status, c.county_id) for c in consultations) == [
+        (ConsultationStatus.SENT, own.county_id),  # the new summary, unanswered still
+        (ConsultationStatus.WITHDRAWN, own.county_id),
+    ]
+    # The placement: a step marked, another undone, the handover changed, then cancelled.
+    placement = db.get(Arrival, own.placement_id)
+    assert (placement.status, placement.handover_data) == (
+        ArrivalStatus.CANCELLED,
+        "Tarvitsee tukea asunnon etsimisessä",
+    )
+    steps = db.scalars(
+        select(ArrivalChecklistItem.key).where(ArrivalChecklistItem.arrival_id == placement.id)
+    ).all()
+    assert steps == ["electricity_contract"]
+    created = db.scalar(select(Arrival).where(Arrival.reference == "UUDELY/2026/99"))
+    assert (created.organisation_id, created.created_by_id) == (own.organisation_id, actor)
+
+
+def _assert_the_visits_were_recorded(db: Session, world: World, actor: uuid.UUID) -> None:
+    own = world.own
+    db.expire_all()
+    changed = db.get(GuidanceVisit, own.visit_id)
+    assert (changed.duration_minutes, changed.interpreter_used, changed.note) == (
+        40,
+        True,
+        "Käynti päivitetty: tulkki oli mukana",
+    )
+    assert db.get(GuidanceVisit, own.removable_visit_id) is None
+    new = db.scalar(
+        select(GuidanceVisit).where(
+            GuidanceVisit.id != own.visit_id, GuidanceVisit.client_id == own.client_id
+        )
+    )
+    assert (new.organisation_id, new.recorded_by_id, new.duration_minutes) == (own.organisation_id, actor, 45)
+
+
+def _assert_the_topics_were_kept(db: Session, world: World) -> None:
+    own = world.own
+    db.expire_all()
+    topic = db.get(GuidanceTopic, own.topic_id)
+    # Renamed, moved below the second topic, retired and reactivated (back at the end of the list).
+    assert (topic.name_fi, topic.active) == ("Asuminen ja arki", True)
+    names = db.scalars(
+        select(GuidanceTopic.name_fi)
+        .where(GuidanceTopic.organisation_id == own.organisation_id)
+        .order_by(GuidanceTopic.position)
+    ).all()
+    assert names == ["Oma aihe A: työ", "Uusi aihe: terveys", "Asuminen ja arki"]
 
 
 def _assert_the_knowledge_base_was_edited(db: Session, world: World, actor: uuid.UUID) -> None:
@@ -5416,6 +7089,93 @@ def test_own_records_cannot_be_tied_to_another_organisations_records(client, fac
             {"version": own.version("hold_id")},
             404,
         ),
+        # Initial guidance: B's client as the family member of a task on the own plan; the own task under
+        # B's plan, and B's task under the own plan.
+        (
+            f"/officer/guidance-plans/{own.guidance_plan_id}/tasks",
+            {
+                "kind": "other",
+                "description": "x",
+                "for_client_id": str(other.client_id),
+                "first_due_on": _days(1),
+                "frequency": "once",
+            },
+            422,
+        ),
+        (f"/officer/guidance-plans/{other.guidance_plan_id}/tasks/{own.guidance_task_id}/edit", None, 404),
+        (f"/officer/guidance-plans/{own.guidance_plan_id}/tasks/{other.guidance_task_id}/edit", None, 404),
+        (
+            f"/officer/guidance-plans/{own.guidance_plan_id}/tasks/{other.guidance_task_id}/done",
+            {"done_on": _days(0), "version": other.version("guidance_task_id")},
+            404,
+        ),
+        # Referrals: the own referral linked to B's client (no option offered: nothing decided).
+        (
+            f"/officer/referrals/{own.referral_id}/accept",
+            {"client": str(other.client_id), "version": own.version("referral_id")},
+            422,
+        ),
+        # Outreach and benefits: the own person on the list linked to B's client; B's benefits under the
+        # own outreach person and the own client.
+        (
+            f"/officer/outreach/{own.linkable_item_id}/link",
+            {"client_id": str(other.client_id), "version": own.version("linkable_item_id")},
+            422,
+        ),
+        (f"/officer/outreach/{own.outreach_item_id}/benefits/{other.item_benefit_id}/edit", None, 404),
+        (
+            f"/officer/outreach/{own.outreach_item_id}/benefits/{other.item_benefit_id}",
+            {
+                "type": "other",
+                "other_type": "x",
+                "status": "applied",
+                "version": other.version("item_benefit_id"),
+            },
+            404,
+        ),
+        (f"/officer/clients/{own.client_id}/benefits/{other.benefit_id}/edit", None, 404),
+        (
+            f"/officer/clients/{own.client_id}/benefits/{other.benefit_id}/end",
+            {"end_ends_on": _days(0), "version": other.version("benefit_id")},
+            404,
+        ),
+        # Arrivals: B's person and B's consultation under the own arrival.
+        (f"/officer/arrivals/{own.arrival_id}/persons/{other.arrival_person_id}", None, 404),
+        (
+            f"/officer/arrivals/{own.arrival_id}/persons/{other.removable_person_id}/remove",
+            {"version": other.version("removable_person_id")},
+            404,
+        ),
+        (
+            f"/officer/arrivals/{own.arrival_id}/consultations/{other.consultation_id}/withdraw",
+            {"version": other.version("consultation_id")},
+            404,
+        ),
+        # Guidance visits: B's topic on a visit of the own client.
+        (
+            "/officer/guidance-visits",
+            {
+                "client_id": str(own.client_id),
+                "visited_on": _days(0),
+                "topic": [str(other.topic_id)],
+                "channel": "phone",
+                "duration_minutes": "15",
+                "language": "fi",
+            },
+            422,
+        ),
+        (
+            f"/officer/guidance-visits/{own.visit_id}",
+            {
+                "visited_on": _days(0),
+                "topic": [str(other.topic_id)],
+                "channel": "phone",
+                "duration_minutes": "15",
+                "language": "fi",
+                "version": own.version("visit_id"),
+            },
+            422,
+        ),
     ]
     failures = []
     for url, body, expected in attempts:
@@ -5447,6 +7207,12 @@ def test_own_records_cannot_be_tied_to_another_organisations_records(client, fac
     assert db.get(CountyCooperation, own.cooperation_request_id).status == CooperationStatus.REQUESTED
     assert db.get(RetentionHold, own.hold_id).released_at is None
     assert db.get(Contract, own.contract_id).version == own.versions["contract_id"]
+    assert db.get(GuidanceTask, own.guidance_task_id).version == own.versions["guidance_task_id"]
+    assert db.get(AuthorityReferral, own.referral_id).status == ReferralStatus.RECEIVED
+    assert db.get(OutreachItem, own.linkable_item_id).client_id is None
+    assert db.get(ArrivalConsultation, own.consultation_id).status == ConsultationStatus.SENT
+    assert db.get(GuidanceVisit, own.visit_id).version == own.versions["visit_id"]
+    assert not db.scalar(select(GuidanceVisit).where(GuidanceVisit.duration_minutes == 15))
 
 
 def _feed_path(client: TestClient[Litestar]) -> str:
