@@ -109,9 +109,13 @@ _APPS: dict[int, tuple[Settings, Litestar]] = {}
 
 @pytest.fixture
 def app(settings: Settings) -> Litestar:
-    """One app per settings object: building Litestar's routes takes most of a second, and the app keeps
-    no state between requests that a test could leave behind (the database is emptied before each test).
+    """On SQLite one app per settings object: building Litestar's routes takes most of a second, and the app
+    keeps no state between requests that a test could leave behind (the database is emptied before each
+    test). On PostgreSQL a fresh app per test: asyncpg connections belong to the event loop that opened them,
+    and each test client runs its own loop, so a shared pool carries one test's connections into the next.
     A test that changes the app's state or settings builds its own with create_app."""
+    if not settings.is_sqlite:
+        return create_app(settings)
     if id(settings) not in _APPS:  # the settings stay referenced here, so their id is not reused
         _APPS[id(settings)] = (settings, create_app(settings))
     return _APPS[id(settings)][1]
