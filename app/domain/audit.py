@@ -5,6 +5,10 @@ deleting any row breaks its chain from that row on. An append first claims a cha
 UPDATE … RETURNING, which orders that chain's appends on PostgreSQL and SQLite alike. There are several
 chains (AUDIT_CHAINS): on PostgreSQL an append takes a head no other transaction holds (SKIP LOCKED), so
 concurrent requests do not queue behind one lock.
+
+A transaction's events are appended together when it commits: one claim of as many positions as there are
+events, one insert, one head update, however many sections a page shows. Inside a savepoint an event is
+appended at once, so that rolling the savepoint back takes its events with it.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Update, func, select, update
+from sqlalchemy import BigInteger, Update, bindparam, func, select, update
+from sqlalchemy import event as orm_event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from app.db.audit import AuditChainHead, AuditEvent
 from app.db.base import utcnow
@@ -79,12 +84,7 @@ async def record(
 ) -> None:
     """Append one event. Field names only — never values — so the log holds no personal data.
     `at` is for anonymous events only: a time rounded to the day, so it cannot be linked to a person."""
-    head = (await db.execute(_claim_chain(db))).one_or_none()
-    if head is None:  # every chain is busy: wait for one
-        head = (await db.execute(_claim_chain(db, wait=True))).one()
-    event = AuditEvent(
-        chain=head.id,
-        seq=head.seq,
+    draft = AuditEvent(
         at=at or utcnow(),
         actor_id=actor.staff_id if actor else actor_id,
         actor_kind=actor_kind or ("staff" if actor else "anonymous"),
@@ -95,24 +95,65 @@ async def record(
         object_type=object_type,
         object_id=str(object_id) if object_id is not None else None,
         fields=sorted(set(fields)),
-        prev_hash=head.hash,
     )
-    event.hash = _digest(event)
-    db.add(event)
-    await db.execute(update(AuditChainHead).where(AuditChainHead.id == head.id).values(hash=event.hash))
+    if db.in_nested_transaction():
+        await db.run_sync(_append, [draft])
+    else:
+        db.sync_session.info.setdefault(_PENDING, []).append(draft)
 
 
-def _claim_chain(db: AsyncSession, wait: bool = False) -> Update:
-    """UPDATE one chain head (seq + 1) and return it: a free one on PostgreSQL, any one elsewhere."""
+_PENDING = "audit_pending"
+
+
+@orm_event.listens_for(Session, "before_commit")
+def _append_pending(session: Session) -> None:
+    if drafts := session.info.pop(_PENDING, None):
+        _append(session, drafts)
+
+
+@orm_event.listens_for(Session, "after_transaction_end")
+def _drop_pending(session: Session, transaction: SessionTransaction) -> None:
+    """A transaction that ended without committing (rolled back, or the session closed) records nothing."""
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+
+
+def _append(session: Session, drafts: list[AuditEvent]) -> None:
+    """Chain the drafts, in order, onto one claimed chain head, and add them to the session."""
+    connection = session.connection()
+    claim = {"positions": len(drafts)}
+    head = None
+    if connection.dialect.name == "postgresql":
+        head = connection.execute(_CLAIM_FREE_CHAIN, claim).one_or_none()
+    if head is None:  # SQLite (one writer at a time anyway), or every chain busy: wait for one
+        head = connection.execute(_CLAIM_ANY_CHAIN, claim).one()
+    previous = head.hash
+    for seq, draft in enumerate(drafts, start=head.seq - len(drafts) + 1):
+        draft.chain, draft.seq, draft.prev_hash = head.id, seq, previous
+        draft.hash = previous = _digest(draft)
+    session.add_all(drafts)
+    connection.execute(_MOVE_HEAD, {"chain": head.id, "hash": previous})
+
+
+def _claim_chain(*, skip_locked: bool) -> Update:
+    """UPDATE one chain head (seq + positions) and return it: a free one on PostgreSQL, any one elsewhere."""
     pick = select(AuditChainHead.id).order_by(func.random()).limit(1)
-    if db.get_bind().dialect.name == "postgresql" and not wait:
+    if skip_locked:
         pick = pick.with_for_update(skip_locked=True)
     return (
         update(AuditChainHead)
         .where(AuditChainHead.id == pick.scalar_subquery())
-        .values(seq=AuditChainHead.seq + 1)
+        .values(seq=AuditChainHead.seq + bindparam("positions", type_=BigInteger))
         .returning(AuditChainHead.id, AuditChainHead.seq, AuditChainHead.hash)
     )
+
+
+# Built once: every append runs one of these two.
+_CLAIM_FREE_CHAIN = _claim_chain(skip_locked=True)
+_CLAIM_ANY_CHAIN = _claim_chain(skip_locked=False)
+_MOVE_HEAD = (
+    update(AuditChainHead).where(AuditChainHead.id == bindparam("chain")).values(hash=bindparam("hash"))
+)
 
 
 @dataclass(frozen=True)

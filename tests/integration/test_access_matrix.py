@@ -5384,7 +5384,8 @@ class Snapshot:
 
 
 def snapshot(db: Session, world: World) -> Snapshot:
-    counts = {m.__tablename__: db.scalar(select(func.count()).select_from(m)) or 0 for m in COUNTED}
+    tallies = select(*(select(func.count()).select_from(m).scalar_subquery() for m in COUNTED))
+    counts = dict(zip((m.__tablename__ for m in COUNTED), db.execute(tallies).one(), strict=True))
     b_clients = world.other_client_ids
     b_staff = db.scalars(select(Staff.id).where(Staff.organisation_id == world.other_organisation_id)).all()
 
@@ -5984,15 +5985,16 @@ def database_problems(before: Snapshot, after: Snapshot, allowed: tuple[str, ...
 
 
 def check_refused(
-    client: TestClient[Litestar], db: Session, world: World, role: Role, case: Case
-) -> list[str]:
-    """One role × route × method against organisation B's objects; returns what went wrong."""
+    client: TestClient[Litestar], db: Session, world: World, role: Role, case: Case, before: Snapshot
+) -> tuple[list[str], Snapshot]:
+    """One role × route × method against organisation B's objects, starting from the database as `before`
+    shows it; returns what went wrong and the database after it. (The unknown-id probe below runs after that
+    snapshot: should it change anything, the next case's comparison reports it.)"""
     target = world.other.fresh(db)
     shared = role in case.shared_with
     expected = case.answers.get(role) or (
         (case.own if shared else case.other) if holds(role, case.needs) else 403
     )
-    before = snapshot(db, world)
     response = send(client, case, target)
     after = snapshot(db, world)
     problems = []
@@ -6020,7 +6022,7 @@ def check_refused(
         seen = (response.status_code, response.headers.get("location"), response.text)
         if (probe.status_code, probe.headers.get("location"), echoed) != seen:
             problems.append(f"answers differently for an unknown id ({probe.status_code}): existence leaks")
-    return problems
+    return problems, after
 
 
 # --- tests ----------------------------------------------------------------------------------------
@@ -6128,8 +6130,9 @@ def test_every_role_is_refused_another_organisations_objects(role, client, facto
     b_officer_opens_their_client(client, world)
     sign_in_as(client, world, role)
     failures: dict[tuple[Role, str, str], list[str]] = {}
+    state = snapshot(db, world)
     for case in MATRIX:
-        problems = check_refused(client, db, world, role, case)
+        problems, state = check_refused(client, db, world, role, case, state)
         if problems:
             failures[(role, case.method, case.path)] = problems
 
@@ -6146,8 +6149,9 @@ def test_unauthenticated_requests_are_sent_to_sign_in(client, factory, db):
     world = build_world(factory, db)
     csrf_token(client)  # a token, so that a refusal is about the session, not CSRF
     failures = []
+    after = snapshot(db, world)
     for case in MATRIX:
-        before = snapshot(db, world)
+        before = after
         response = send(client, case, world.other.fresh(db))
         after = snapshot(db, world)
         problems = database_problems(before, after, ())

@@ -27,6 +27,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from app.db.client import HealthInformation
 from app.db.organisation import OrganisationType, Role
+from app.main import create_app
+from app.settings import Settings
 from tests.integration import test_api_v1 as api
 
 TOKEN = "/api/v1/token"
@@ -46,6 +48,13 @@ class County:
     secret: str
     client_id: uuid.UUID
     token: str
+
+
+@pytest.fixture
+def app(settings: Settings) -> Litestar:
+    """An app of this test's own: schemathesis runs it on an event loop of its own, and the app the other
+    tests share keeps connections of the test workers' loop."""
+    return create_app(settings)
 
 
 @pytest.fixture

@@ -128,3 +128,48 @@ def test_concurrent_appends_keep_every_chain_intact(settings, engine, db):
     report = verify_chain(db)
     assert report.ok, report
     assert report.checked == 80
+
+
+def test_a_pages_events_are_appended_together_in_one_chain(client, factory, db):
+    """The client page records a view event per section it shows, appended as one run of one chain."""
+    _officer, record = make_history(client, factory, db)
+    last = db.scalar(select(func.max(AuditEvent.id)))
+    client.get(f"/officer/clients/{record.id}")
+    page = db.scalars(select(AuditEvent).where(AuditEvent.id > last).order_by(AuditEvent.id)).all()
+    assert len(page) > 1 and {e.action for e in page} == {"view"}
+    assert {e.chain for e in page} == {page[0].chain}
+    assert [e.seq for e in page] == list(range(page[0].seq, page[0].seq + len(page)))
+    assert verify_chain(db).ok
+
+
+def test_only_committed_work_is_audited(settings, db):
+    """Events of a rolled-back transaction or savepoint are not kept; those around the savepoint are."""
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from app.db.engine import make_engine
+    from app.domain import audit
+
+    async def work() -> None:
+        async_engine = make_engine(settings)
+        sessions = async_sessionmaker(async_engine)
+        async with sessions() as session:
+            await audit.record(session, audit.Action.UPDATE, actor_kind="system", object_id="rolled back")
+            await session.rollback()
+        async with sessions() as session:
+            await audit.record(session, audit.Action.UPDATE, actor_kind="system", object_id="before")
+            try:
+                async with session.begin_nested():
+                    await audit.record(session, audit.Action.CREATE, actor_kind="system", object_id="failed")
+                    raise LookupError
+            except LookupError:
+                pass
+            await audit.record(session, audit.Action.UPDATE, actor_kind="system", object_id="after")
+            await session.commit()
+        await async_engine.dispose()
+
+    asyncio.run(work())
+    kept = db.scalars(select(AuditEvent.object_id).order_by(AuditEvent.chain, AuditEvent.seq)).all()
+    assert sorted(kept) == ["after", "before"]
+    assert verify_chain(db).ok

@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-from litestar.testing import TestClient
 from sqlalchemy import select, update
 
 from app.db.audit import AuditEvent
@@ -10,7 +9,7 @@ from app.db.auth import StaffSession
 from app.db.base import utcnow
 from app.db.organisation import Role, StaffRole
 from app.main import create_app
-from tests.conftest import PASSWORD, post, sign_in
+from tests.conftest import PASSWORD, AppTestClient, post, sign_in
 
 
 def test_password_sign_in_starts_a_session(client, factory, db):
@@ -127,7 +126,7 @@ def test_state_changing_requests_need_the_csrf_token(client, factory):
 
 def test_cookies_are_httponly_samesite_and_secure_over_https(https_settings, factory):
     officer = factory.staff(factory.organisation(), Role.INTEGRATION_OFFICER)
-    with TestClient(create_app(https_settings), base_url="https://kotopolku.example.fi") as secure:
+    with AppTestClient(create_app(https_settings), base_url="https://kotopolku.example.fi") as secure:
         page = secure.get("/officer/sign-in")
         csrf_header = page.headers["set-cookie"]
         assert "__Host-kp_csrf=" in csrf_header and "Secure" in csrf_header and "HttpOnly" in csrf_header

@@ -9,7 +9,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from litestar.testing import TestClient
 from sqlalchemy import select, update
 
 from app.db.audit import AuditEvent
@@ -19,7 +18,7 @@ from app.db.client_app import ClientInvitation, ClientPasskey, ClientSession, Cl
 from app.db.organisation import Role
 from app.domain import invitations
 from app.main import create_app
-from tests.conftest import BASE_URL, Factory, post, sign_in, sign_in_client
+from tests.conftest import BASE_URL, AppTestClient, Factory, post, sign_in, sign_in_client
 from tests.soft_authenticator import SoftAuthenticator
 
 RP_ID = "testserver.local"
@@ -334,7 +333,7 @@ def test_settings_language_is_saved_on_the_profile(client, factory, person, db):
 def phone(settings):
     """A second browser: the client's phone, beside the officer's (its own app instance, so that its
     database pool lives on its own event loop, as asyncpg needs)."""
-    with TestClient(create_app(settings), base_url=BASE_URL) as test_client:
+    with AppTestClient(create_app(settings), base_url=BASE_URL) as test_client:
         test_client.get("/me/sign-in?lang=en")
         yield test_client
 

@@ -42,7 +42,7 @@ from app.i18n import PUBLIC_LOCALES
 from app.main import create_app
 from app.settings import Settings
 from tests import fake_libretranslate
-from tests.conftest import BASE_URL, Factory, post, sign_in
+from tests.conftest import BASE_URL, AppTestClient, Factory, post, sign_in
 from tests.integration import test_outbox as outbox_tests
 
 mailbox = outbox_tests.mailbox  # an SMTP server on loopback (aiosmtpd), as the outbox tests use
@@ -451,7 +451,7 @@ def test_machine_translation_is_saved_unchecked_and_marked(
 ) -> None:
     with fake_libretranslate.serve() as server:
         configured = replace(settings, machine_translation_url=server.url)
-        with TestClient(create_app(configured), base_url=BASE_URL) as browser:
+        with AppTestClient(create_app(configured), base_url=BASE_URL) as browser:
             browser.headers["Accept-Language"] = "en"
             sign_in(browser, factory.staff(home, Role.MANAGER))
             article = created_id(new_article(browser, slug="vakuus"))
@@ -688,7 +688,7 @@ def test_the_public_pages_show_only_the_public_organisations_articles(
     assert client.get("/guidance/articles/where-to-get-help").status_code == 404
     # A deployment naming the other organisation (PUBLIC_ORGANISATION) shows that one's articles.
     named = replace(settings, public_organisation="Naapurikunta")
-    with TestClient(create_app(named), base_url=BASE_URL) as browser:
+    with AppTestClient(create_app(named), base_url=BASE_URL) as browser:
         assert browser.get("/guidance/articles/where-to-get-help").status_code == 200
         assert "where-to-get-help" in slugs_found(search(browser, "InfoFinland", "en").text)
 

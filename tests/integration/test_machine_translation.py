@@ -9,7 +9,6 @@ from dataclasses import replace
 
 import pytest
 from litestar import Litestar
-from litestar.testing import TestClient
 from sqlalchemy import func, select
 
 from app.db.audit import AuditEvent
@@ -21,7 +20,7 @@ from app.domain.translations import content_hash
 from app.main import create_app
 from app.settings import Settings
 from tests import fake_libretranslate
-from tests.conftest import BASE_URL, post, sign_in
+from tests.conftest import BASE_URL, AppTestClient, post, sign_in
 from tests.integration.test_messaging import client_replies, messages_in, start_thread, translations_of
 
 API_KEY = "test-key"
@@ -72,7 +71,7 @@ def machine(client, thread_id, message_id, language):
 def test_machine_translation_is_off_by_default(settings, factory, municipality, server, db):
     assert Settings().machine_translation_url is None
     assert machine_translation.provider(settings) is None
-    with TestClient(create_app(settings), base_url=BASE_URL) as plain:
+    with AppTestClient(create_app(settings), base_url=BASE_URL) as plain:
         plain.headers["Accept-Language"] = "en"
         officer = factory.staff(municipality, Role.INTEGRATION_OFFICER)
         sign_in(plain, officer)

@@ -35,7 +35,7 @@ from app.db.plan import IntegrationPlan, PlanApproval, PlanVersion
 from app.main import create_app
 from app.settings import Settings
 from app.web import client_guard
-from tests.conftest import BASE_URL, Factory, csrf_token, sign_in_client
+from tests.conftest import BASE_URL, AppTestClient, Factory, csrf_token, sign_in_client
 from tests.integration.test_me_data import World, populate
 
 SKIPPED_METHODS = {"OPTIONS", "HEAD"}
@@ -371,7 +371,7 @@ def test_the_probe_finds_a_handler_that_forgot_the_client(
 ) -> None:
     a, b = clients
     probed_app.register(leaky_thread)
-    with TestClient(probed_app, base_url=BASE_URL) as client:
+    with AppTestClient(probed_app, base_url=BASE_URL) as client:
         _tried, failures = find_leaks(client, probed_app, factory, a, b)
     assert any("/me/leaky/" in f and "B's data in the response" in f for f in failures), failures
     assert any("/me/leaky/" in f and "answered with a page" in f for f in failures), failures

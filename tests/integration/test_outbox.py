@@ -32,7 +32,6 @@ from typing import Any, TypeVar
 import pytest
 from aiosmtpd.controller import Controller
 from babel import dates
-from litestar.testing import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
@@ -66,7 +65,7 @@ from app.jobs.render import short_text, sms_text
 from app.jobs.worker import Counts, Worker, WorkerOptions, retry_delay
 from app.main import create_app
 from app.settings import ROOT, Settings
-from tests.conftest import BASE_URL, Factory, post, sign_in
+from tests.conftest import BASE_URL, AppTestClient, Factory, post, sign_in
 from tests.push_service import PushService
 
 T = TypeVar("T")
@@ -794,7 +793,7 @@ def test_the_app_runs_a_worker_when_asked(scene, mail_settings, mailbox, db):
     message = stakeholder_message(db, scene["organisation"], scene["officer"])
     row_id = email_row(db, "p@partner.example.fi", {"stakeholder_message_id": str(message.id)})
     app = create_app(replace(mail_settings, run_worker=True))
-    with TestClient(app, base_url=BASE_URL) as test_client:
+    with AppTestClient(app, base_url=BASE_URL) as test_client:
         assert test_client.get("/health").status_code == 200
         deadline = clock.monotonic() + 15
         while not mailbox.messages() and clock.monotonic() < deadline:

@@ -10,7 +10,6 @@ import uuid
 from datetime import date, timedelta
 
 import pytest
-from litestar.testing import TestClient
 from sqlalchemy import select, update
 
 from app.db.assessment import Assessment, AssessmentStatus, PlanNeed
@@ -20,7 +19,7 @@ from app.db.organisation import Role
 from app.db.plan import ApprovalMethod, IntegrationPlan, PlanApproval, PlanStatus, PlanVersion
 from app.domain.forms import today
 from app.main import create_app
-from tests.conftest import BASE_URL, post, sign_in, sign_in_client
+from tests.conftest import BASE_URL, AppTestClient, post, sign_in, sign_in_client
 from tests.soft_authenticator import SoftAuthenticator, b64url
 
 RP_ID = "testserver.local"
@@ -110,7 +109,7 @@ def present(client, db, plan_id, **changes):
 def phone(settings):
     """The client's phone: a second browser beside the officer's (its own app instance, so that its
     database pool lives on its own event loop, as asyncpg needs)."""
-    with TestClient(create_app(settings), base_url=BASE_URL) as test_client:
+    with AppTestClient(create_app(settings), base_url=BASE_URL) as test_client:
         test_client.get("/me/sign-in?lang=en")
         yield test_client
 
@@ -268,7 +267,7 @@ def test_only_the_clients_own_passkey_and_own_version(client, officer, factory, 
     key = with_passkey(phone, factory, person)
     # Another client of the same organisation, with their own passkey and their own phone.
     other = factory.client(home, first_names="Other")
-    with TestClient(create_app(settings), base_url=BASE_URL) as other_phone:
+    with AppTestClient(create_app(settings), base_url=BASE_URL) as other_phone:
         other_phone.get("/me/sign-in?lang=en")
         other_key = with_passkey(other_phone, factory, other)
         assert other_phone.get("/me/plan/approve?lang=en").text.count(GOAL) == 0

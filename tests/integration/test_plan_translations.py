@@ -10,7 +10,6 @@ from dataclasses import replace
 
 import pytest
 from litestar import Litestar
-from litestar.testing import TestClient
 from sqlalchemy import func, select
 
 from app.db.audit import AuditEvent
@@ -22,7 +21,7 @@ from app.domain.translations import content_hash
 from app.main import create_app
 from app.settings import Settings
 from tests import fake_libretranslate
-from tests.conftest import BASE_URL, post, sign_in, sign_in_client
+from tests.conftest import BASE_URL, AppTestClient, post, sign_in, sign_in_client
 from tests.integration.test_me_plan import GOAL_1, GOAL_2, GUIDANCE, NGO_NAME, make_plan, translate
 
 GOAL_1_AR = "العمل كممرضة عملية"
@@ -273,7 +272,7 @@ def test_translate_by_machine_saves_unchecked_machine_output(
 ):
     configured = replace(settings, machine_translation_url=server.url, machine_translation_key="test-key")
     app: Litestar = create_app(configured)
-    with TestClient(app, base_url=BASE_URL) as browser:
+    with AppTestClient(app, base_url=BASE_URL) as browser:
         browser.headers["Accept-Language"] = "en"
         officer = factory.staff(home, Role.INTEGRATION_OFFICER)
         sign_in(browser, officer)

@@ -21,7 +21,7 @@ from app.db.client_app import Feedback, FeedbackSubject
 from app.db.organisation import OrganisationType
 from app.db.quality import FeedbackAnswer, QuestionKind, SurveyAudience
 from app.main import create_app
-from tests.conftest import BASE_URL, post
+from tests.conftest import BASE_URL, AppTestClient, post
 from tests.integration.test_quality import make_survey, questions_of
 
 
@@ -42,7 +42,7 @@ def count(db, model=Feedback) -> int:
 @pytest.fixture
 def limited(settings) -> Iterator[TestClient[Any]]:
     """The app with a limit of two feedbacks per address."""
-    with TestClient(
+    with AppTestClient(
         create_app(replace(settings, public_feedback_per_address=2)), base_url=BASE_URL
     ) as test_client:
         yield test_client
@@ -188,7 +188,7 @@ def test_the_receiving_organisation_is_the_deployments(settings, factory, db):
     factory.organisation("Toinenkunta", OrganisationType.MUNICIPALITY)
     factory.organisation("Työllisyysalue", OrganisationType.EMPLOYMENT_AUTHORITY)
     # Two municipalities and none named: the page says feedback is not received here.
-    with TestClient(create_app(settings), base_url=BASE_URL) as unnamed:
+    with AppTestClient(create_app(settings), base_url=BASE_URL) as unnamed:
         english(unnamed)
         page = unnamed.get("/feedback")
         assert page.status_code == 404 and "Feedback is not received here" in page.text
@@ -196,7 +196,7 @@ def test_the_receiving_organisation_is_the_deployments(settings, factory, db):
     assert count(db) == 0
     # PUBLIC_ORGANISATION names it by its code (or its exact name).
     for named in ("091", "Ensikunta"):
-        with TestClient(
+        with AppTestClient(
             create_app(replace(settings, public_organisation=named)), base_url=BASE_URL
         ) as chosen:
             english(chosen)

@@ -30,7 +30,7 @@ from app.domain import identity_code, referrals
 from app.domain.forms import today
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import BASE_URL, Factory, post, sign_in
+from tests.conftest import BASE_URL, AppTestClient, Factory, post, sign_in
 from tests.integration import test_outbox as outbox_tests
 
 mailbox = outbox_tests.mailbox  # an SMTP server on loopback (aiosmtpd), as the outbox tests use
@@ -272,7 +272,7 @@ def test_with_several_municipalities_the_referrer_chooses_and_the_deployments_is
     upper = factory.organisation("Yläkylä")
     factory.organisation("Hyvinvointialue", OrganisationType.WELLBEING_COUNTY)
     named = replace(settings, public_organisation="Yläkylä")
-    with TestClient(create_app(named), base_url=BASE_URL) as browser:
+    with AppTestClient(create_app(named), base_url=BASE_URL) as browser:
         browser.headers["Accept-Language"] = "en"
         page = browser.get("/referral").text
         options = re.findall(

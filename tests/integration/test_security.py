@@ -31,7 +31,7 @@ from app.db.organisation import Role
 from app.domain import auth, knowledge, knowledge_questions, uploads
 from app.main import create_app
 from app.web import client_session_cookie, language_cookie, session_cookie
-from tests.conftest import BASE_URL, PASSWORD, csrf_token, post, sign_in, sign_in_client
+from tests.conftest import BASE_URL, PASSWORD, AppTestClient, csrf_token, post, sign_in, sign_in_client
 from tests.integration.test_client_enrolment import authenticator, enrol, invite, json_post
 from tests.integration.test_clients import VALID
 
@@ -199,7 +199,7 @@ def test_the_csrf_cookie_is_httponly_and_samesite_lax(client):
 
 def test_over_https_every_cookie_is_secure_httponly_samesite_and_host_prefixed(https_settings, factory):
     officer = factory.staff(factory.organisation(), Role.INTEGRATION_OFFICER)
-    with TestClient(create_app(https_settings), base_url=HTTPS_URL) as browser:
+    with AppTestClient(create_app(https_settings), base_url=HTTPS_URL) as browser:
         page = browser.get("/?lang=en")
         csrf = cookie_header(page, "__Host-kp_csrf")
         assert '<html lang="en"' in browser.get("/", headers={"accept-language": "fi"}).text  # remembered
@@ -236,7 +236,7 @@ def test_plain_http_cookies_carry_no_secure_flag_or_host_prefix(settings):
 @pytest.fixture
 def strict(settings) -> Iterator[TestClient[Litestar]]:
     """The app with low per-address limits: 3 failed sign-ins, 2 anonymous feedbacks."""
-    with TestClient(
+    with AppTestClient(
         create_app(replace(settings, sign_in_max_failures_per_address=3, public_feedback_per_address=2)),
         base_url=BASE_URL,
     ) as test_client:
@@ -372,7 +372,7 @@ def test_pages_with_client_data_are_never_stored_and_static_files_are_not_person
 
 
 def test_https_adds_hsts(https_settings):
-    with TestClient(create_app(https_settings), base_url=HTTPS_URL) as browser:
+    with AppTestClient(create_app(https_settings), base_url=HTTPS_URL) as browser:
         for path in ("/", "/officer/sign-in", "/static/css/app.css", "/no-such-page"):
             assert browser.get(path).headers["strict-transport-security"] == (
                 "max-age=63072000; includeSubDomains"

@@ -30,7 +30,7 @@ from app.i18n import PUBLIC_LOCALES
 from app.main import create_app
 from app.routes.me import pwa as pwa_routes
 from app.settings import Settings
-from tests.conftest import BASE_URL, csrf_token
+from tests.conftest import BASE_URL, AppTestClient, csrf_token
 
 FINNISH = "Hyvää huomenta. Tapaaminen on maanantaina kello kymmenen."
 ARABIC = "صباح الخير. الموعد يوم الاثنين الساعة العاشرة."
@@ -194,7 +194,7 @@ def test_errors_are_in_the_language_the_page_asks_for(client):
 def test_a_missing_espeak_is_503_and_nothing_is_cached(settings: Settings, tmp_path):
     app = create_app(replace(settings, espeak_command="/nonexistent/espeak-ng"))
     app.state["speech_dir"] = tmp_path
-    with TestClient(app, base_url=BASE_URL) as client:
+    with AppTestClient(app, base_url=BASE_URL) as client:
         response = speak(client, {"text": FINNISH, "lang": "fi", "ui": "en"})
     assert response.status_code == 503
     assert response.json()["error"] == "unavailable"

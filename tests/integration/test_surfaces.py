@@ -6,7 +6,7 @@ import re
 import pytest
 
 from app.db.organisation import Role, Staff
-from tests.conftest import sign_in
+from tests.conftest import AppTestClient, sign_in
 
 
 def test_health_reports_the_database(client):
@@ -98,12 +98,10 @@ def test_landing_offers_every_language_in_its_own_name(client):
 def test_accessibility_feedback_goes_to_the_configured_address(settings):
     from dataclasses import replace
 
-    from litestar.testing import TestClient
-
     from app.main import create_app
 
     configured = replace(settings, accessibility_email="saavutettavuus@kunta.example")
-    with TestClient(create_app(configured)) as other:
+    with AppTestClient(create_app(configured)) as other:
         page = other.get("/accessibility").text
     assert 'href="mailto:saavutettavuus@kunta.example"' in page
     assert 'href="/accessibility#feedback"' in page  # every surface's footer links the feedback channel
