@@ -68,11 +68,15 @@ check-migrations: install postgres
 	DATABASE_URL=postgresql://postgres@127.0.0.1:5432/kotopolku_check $(BIN)/alembic upgrade head
 	DATABASE_URL=postgresql://postgres@127.0.0.1:5432/kotopolku_check $(BIN)/alembic check
 
+# Every test on SQLite; the integration tests (everything that reads or writes the database: the HTTP
+# routes, jobs, policy, audit, concurrency, backup) again on PostgreSQL. The unit tests touch no database,
+# and the browser tests drive the same routes through Chromium; a second run of those would add minutes
+# and test no more of PostgreSQL.
 test-sqlite: translations chromium espeak
 	TEST_DATABASE_URL=sqlite $(BIN)/pytest -n 2 -q
 
-test-postgres: translations chromium espeak postgres
-	TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -n 2 -q
+test-postgres: translations espeak postgres
+	TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -n 2 -q tests/integration
 
 test: lint typecheck check-translations check-migrations test-sqlite test-postgres
 
