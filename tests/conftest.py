@@ -132,9 +132,9 @@ _APPS: dict[int, tuple[Settings, Litestar]] = {}
 @pytest.fixture
 def app(settings: Settings) -> Litestar:
     """One app per settings object: building Litestar's routes takes most of a second, and the app keeps no
-    state between requests that a test could leave behind (the database is emptied before each test; the
-    engine keeps no pooled connections). A test that changes the app's state or settings builds its own with
-    create_app."""
+    state between requests that a test could leave behind (the database is emptied before each test, and a
+    client's shutdown closes the engine's pooled connections). Clients are AppTestClients, on one event loop.
+    A test that changes the app's state or settings builds its own with create_app."""
     if id(settings) not in _APPS:  # the settings stay referenced here, so their id is not reused
         _APPS[id(settings)] = (settings, create_app(settings))
     return _APPS[id(settings)][1]
