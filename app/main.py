@@ -117,15 +117,29 @@ def _use_locale(code: str) -> str:
     return ""
 
 
+def _log_refusal(request: Request[Any, Any, Any], status: int, route: object) -> None:
+    """A refused request (failed authorisation, CSRF, another organisation's or client's id) as a security
+    event (ASVS 16.3.2): who by staff id or kind, the route's template, never the ids or data asked for."""
+    state = request.scope["state"]
+    signed_in = state.get("signed_in")
+    who = (
+        f"staff {signed_in.actor.staff_id}"
+        if signed_in
+        else "a client"
+        if state.get("client_signed_in")
+        else "anonymous"
+    )
+    log.warning("refused %s %s with %d for %s", request.method, route, status, who)
+
+
 def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Errors as translated pages (HTML) or JSON (API); never a stack trace or personal data."""
     status = exc.status_code if isinstance(exc, HTTPException) else HTTP_500_INTERNAL_SERVER_ERROR
+    route = request.scope.get("path_template", "(no route)")  # e.g. /officer/clients/{client_id}
     if status == HTTP_500_INTERNAL_SERVER_ERROR:
-        log.exception(
-            "unhandled error on %s %s",
-            request.method,
-            request.scope["route_handler"].paths if "route_handler" in request.scope else "?",
-        )
+        log.exception("unhandled error on %s %s", request.method, route)
+    elif status == 403 or (status == 404 and request.scope["path"].startswith(("/officer", "/me", "/api/"))):
+        _log_refusal(request, status, route)
     if isinstance(exc, NotAuthorizedException) and request.scope["path"].startswith("/officer"):
         if request.headers.get("hx-request") and request.method != "GET":
             # Keep the page and what was typed on it; app.js shows this message with a sign-in link.

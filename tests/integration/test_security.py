@@ -10,6 +10,7 @@ test_api_fuzz.py (the county API against its schema), tests/browser/test_stored_
 from __future__ import annotations
 
 import io
+import logging
 import re
 import time
 import uuid
@@ -459,3 +460,22 @@ def test_article_links_are_web_pages_or_this_sites_paths_only():
         assert not knowledge.allowed_url(refused), refused
     html = knowledge.render_body("[click](javascript:alert(1)) [x](/\\evil.example) **<b>bold</b>**")
     assert "<a " not in html and "<b>" not in html
+
+
+def test_refused_requests_are_logged_as_security_events_without_what_was_asked(client, factory, home, caplog):
+    """ASVS 16.3.2–16.3.3: a role refused a route, a forged form, another organisation's client — each a
+    warning naming the staff id (when the session was checked) and the route's template, not the client's
+    id or anything typed."""
+    officer = factory.staff(home, Role.INTEGRATION_OFFICER)
+    elsewhere = factory.client(factory.organisation(), first_names="Fatima", last_name="Elsewhere")
+    sign_in(client, officer)
+    with caplog.at_level(logging.WARNING, logger="kotopolku"):
+        assert client.get("/officer/admin/staff").status_code == 403
+        assert client.post("/officer/clients", data={"first_names": "Forged"}).status_code == 403
+        assert client.get(f"/officer/clients/{elsewhere.id}").status_code == 404
+    refusals = [r.getMessage() for r in caplog.records if r.getMessage().startswith("refused")]
+    assert len(refusals) == 3, refusals
+    assert refusals[0] == f"refused GET /officer/admin/staff with 403 for staff {officer.id}"
+    assert refusals[1] == "refused POST /officer/clients with 403 for anonymous"  # CSRF: before the session
+    assert refusals[2] == f"refused GET /officer/clients/{{client_id}} with 404 for staff {officer.id}"
+    assert not [line for line in refusals if str(elsewhere.id) in line or "Forged" in line]
