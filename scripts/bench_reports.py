@@ -425,8 +425,7 @@ async def time_domain(runs: int, explain: bool) -> None:
     async with async_sessionmaker(engine, expire_on_commit=False)() as db:
         if explain:
             settings = rules.RuleSettings()
-            if reports.QUERY_WORKERS is not None:  # as the dashboard runs them
-                await db.execute(text(f"SET max_parallel_workers_per_gather = {reports.QUERY_WORKERS}"))
+            await db.execute(reports._SET_REPORT_SETTINGS)  # as the dashboard runs them
             builders: dict[str, Callable[[], Any]] = {
                 "clients": lambda: reports._clients_statement(org, year),
                 **{

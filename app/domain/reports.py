@@ -49,7 +49,6 @@ from sqlalchemy import (
     type_coerce,
     union_all,
 )
-from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
@@ -1472,10 +1471,22 @@ class Dashboard:
 
 
 PARALLEL_QUERIES = 3  # connections one dashboard uses at once on PostgreSQL, besides the request's own
-# PostgreSQL's parallel workers per panel query (max_parallel_workers_per_gather; None: the server's). The
-# panels already run side by side on PARALLEL_QUERIES connections; workers inside each query on top of
-# that only compete for the same CPUs (see docs/STATISTICS.md, Performance).
-QUERY_WORKERS: int | None = 0
+# Planner settings of each panel's transaction on PostgreSQL (SET LOCAL: the pooled connection keeps its
+# own). No parallel workers inside a statement: the panels already run side by side on PARALLEL_QUERIES
+# connections, and workers on top only compete for the same CPUs. Enough work_mem to group a wide period
+# in memory (4 MB sorted three years on disk): at most PARALLEL_QUERIES × this at once. random_page_cost
+# for SSD storage, so that PostgreSQL reads the narrow covering index ix_client_reports instead of the
+# wide client table (see docs/STATISTICS.md, Performance).
+REPORT_SETTINGS: dict[str, str] = {
+    "max_parallel_workers_per_gather": "0",
+    "work_mem": "32MB",
+    "random_page_cost": "1.1",
+}
+
+
+_SET_REPORT_SETTINGS = select(
+    *(func.set_config(name, value, True) for name, value in REPORT_SETTINGS.items())
+)  # one statement; set_config(..., true) is SET LOCAL
 
 
 async def _run_all(
@@ -1493,10 +1504,7 @@ async def _run_all(
 
     async def run(job: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
         async with limit, maker() as session:
-            if QUERY_WORKERS is not None:  # for this transaction only: the pooled connection keeps its own
-                await session.execute(
-                    sql_text(f"SET LOCAL max_parallel_workers_per_gather = {int(QUERY_WORKERS)}")
-                )
+            await session.execute(_SET_REPORT_SETTINGS)
             return await job(session)
 
     values = await asyncio.gather(*(run(job) for job in jobs.values()))
