@@ -75,11 +75,11 @@ def migrate() -> None:
 def create_admin(email: str, full_name: str, organisation_name: str, organisation_type: str) -> None:
     """Create an organisation's first administrator. The password is read from KOTOPOLKU_PASSWORD or asked for."""
     from app.domain import staff as staff_service
-    from app.domain.auth import MIN_PASSWORD_LENGTH
+    from app.domain.auth import password_problem
 
     password = os.environ.get("KOTOPOLKU_PASSWORD") or getpass.getpass("Password: ")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise click.ClickException(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
+    if problem := password_problem(password, [email, full_name, organisation_name]):
+        raise click.ClickException(problem)
     settings = get_settings()
 
     async def work(db: AsyncSession) -> None:

@@ -67,7 +67,13 @@ from app.routes.officer import plans as plan_routes
 from app.routes.officer import programme as programme_routes
 from app.routes.officer import worklist as worklist_routes
 from app.settings import Settings, get_settings
-from app.web import LocaleMiddleware, provide_actor, provide_settings, security_headers
+from app.web import (
+    LocaleMiddleware,
+    PasswordChangeRequired,
+    provide_actor,
+    provide_settings,
+    security_headers,
+)
 
 ROOT = Path(__file__).resolve().parent
 STATIC = ROOT.parent / "static"
@@ -140,6 +146,11 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         log.exception("unhandled error on %s %s", request.method, route)
     elif status == 403 or (status == 404 and request.scope["path"].startswith(("/officer", "/me", "/api/"))):
         _log_refusal(request, status, route)
+    if isinstance(exc, PasswordChangeRequired):
+        target = "/officer/profile#password"
+        if request.headers.get("hx-request"):
+            return Response(content="", status_code=204, headers={"HX-Redirect": target})
+        return Redirect(target, status_code=303)
     if isinstance(exc, NotAuthorizedException) and request.scope["path"].startswith("/officer"):
         if request.headers.get("hx-request") and request.method != "GET":
             # Keep the page and what was typed on it; app.js shows this message with a sign-in link.

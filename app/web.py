@@ -8,7 +8,7 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.plugins.htmx import HTMXRequest
@@ -173,6 +173,15 @@ def client_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     )
 
 
+OWN_PROFILE = "/officer/profile"
+
+
+class PasswordChangeRequired(HTTPException):
+    """Signed in with a password an administrator gave: only the profile page, to choose one's own."""
+
+    status_code = 303
+
+
 async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
     """Every back-office route: a live session, roles read afresh from the database on this request."""
     settings = settings_of(connection)
@@ -182,6 +191,12 @@ async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: 
         await db.commit()  # an expired session row was removed
         raise NotAuthorizedException
     connection.state["signed_in"] = signed_in
+    if (
+        signed_in.staff.password_must_change
+        and signed_in.session.method == "password"
+        and not connection.scope["path"].startswith(OWN_PROFILE)
+    ):
+        raise PasswordChangeRequired
     state = connection.scope["state"]
     explicit = state.get("explicit_locale")
     if explicit and signed_in.staff.locale != explicit:
@@ -260,6 +275,11 @@ async def provide_settings(request: HTMXRequest) -> Settings:
 
 def page(name: str, status_code: int = 200, **context: Any) -> Template:
     return Template(template_name=name, context=context, status_code=status_code)
+
+
+def client_address(request: Request[Any, Any, Any]) -> str | None:
+    """The peer's address, for rate limits only (kept as a keyed hash, never stored or logged)."""
+    return request.client.host if request.client else None
 
 
 async def form_of(request: Request[Any, Any, Any]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db.base import Base, UUIDPrimaryKey, Versioned
@@ -58,6 +58,9 @@ class Staff(UUIDPrimaryKey, Versioned, Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    # A password an administrator gave (a new account or a reset): good for one sign-in, after which the
+    # person must choose their own before anything else (ASVS 6.4.1).
+    password_must_change: Mapped[bool] = mapped_column(default=False, server_default=false())
     locale: Mapped[str | None] = mapped_column(String(10))
     active: Mapped[bool] = mapped_column(default=True)
     deactivated_at: Mapped[datetime | None]

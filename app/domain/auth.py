@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -15,17 +17,25 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from zxcvbn import zxcvbn
 
 from app.db.auth import SignInFailure, StaffSession
 from app.db.base import utcnow
 from app.db.organisation import Staff
 from app.domain.policy import Actor
+from app.i18n import gettext
 from app.settings import Settings
 
 SESSION_COOKIE = "kp_session"
 # Don't write last_seen_at on every request; a minute's precision is enough for a 30-minute timeout.
 TOUCH_INTERVAL = timedelta(seconds=60)
 MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1024  # what sign-in reads; long passphrases are welcome (ASVS 6.2.9)
+# zxcvbn's score 3: "safely unguessable", about 10^8 guesses or more. It knows some 30,000 common
+# passwords and words and looks at a prefix only (its own limit).
+MIN_PASSWORD_SCORE = 3
+_ESTIMATED_PREFIX = 72
+SERVICE_WORDS = ("kotopolku",)
 
 
 @cache
@@ -53,6 +63,37 @@ def _dummy_hash_for(time_cost: int, memory_kib: int) -> str:
 
 def _dummy_hash(settings: Settings) -> str:
     return _dummy_hash_for(settings.argon2_time_cost, settings.argon2_memory_kib)
+
+
+def context_words(staff: Staff) -> list[str]:
+    """Words a guesser knows about this person: their name, e-mail address and organisation."""
+    return [staff.full_name, staff.email, staff.organisation.name if staff.organisation else ""]
+
+
+def password_problem(password: str, context: Iterable[str] = ()) -> str | None:
+    """Why a password someone chose is refused (translated), or None. Length limits only, no composition
+    rules (ASVS 6.2.1, 6.2.5, 6.2.9); a common or guessable password is refused (6.2.4), and the
+    person's own words (context) and the service's name count for nothing (6.2.11): they are taken out
+    before the strength is estimated."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return gettext("Use at least %(count)d characters.") % {"count": MIN_PASSWORD_LENGTH}
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return gettext("Use at most %(count)d characters.") % {"count": MAX_PASSWORD_LENGTH}
+    words = {
+        w for item in (*context, *SERVICE_WORDS) for w in re.split(r"\W+", item.casefold()) if len(w) >= 3
+    }
+    rest = password
+    for word in sorted(words, key=len, reverse=True):
+        rest = re.sub(re.escape(word), "", rest, flags=re.IGNORECASE)
+    if (
+        not rest.strip()
+        or zxcvbn(rest[:_ESTIMATED_PREFIX], user_inputs=sorted(words))["score"] < MIN_PASSWORD_SCORE
+    ):
+        return gettext(
+            "This password is too easy to guess: it is a common password, or made of your name, e-mail "
+            "address or organisation. A phrase of four or more unrelated words is easy to remember."
+        )
+    return None
 
 
 def token_hash(token: str) -> str:
@@ -127,6 +168,45 @@ async def end_session(db: AsyncSession, token: str | None) -> None:
 
 async def end_all_sessions(db: AsyncSession, staff_id: uuid.UUID) -> None:
     await db.execute(delete(StaffSession).where(StaffSession.staff_id == staff_id))
+
+
+def session_ref(settings: Settings, session: StaffSession) -> str:
+    """A session's name in pages and forms: keyed, so that not even the token's hash leaves the server."""
+    return hmac.new(
+        settings.secret_key.encode(), f"session:{session.token_hash}".encode(), hashlib.sha256
+    ).hexdigest()[:32]
+
+
+async def live_sessions(db: AsyncSession, settings: Settings, staff_id: uuid.UUID) -> Sequence[StaffSession]:
+    """The person's sessions that can still be used (neither expired nor idle too long), the most recently
+    used first (ASVS 7.5.2)."""
+    now = utcnow()
+    return (
+        await db.scalars(
+            select(StaffSession)
+            .where(
+                StaffSession.staff_id == staff_id,
+                StaffSession.expires_at > now,
+                StaffSession.last_seen_at > now - timedelta(minutes=settings.session_idle_minutes),
+            )
+            .order_by(StaffSession.last_seen_at.desc(), StaffSession.created_at.desc())
+        )
+    ).all()
+
+
+async def end_sessions(
+    db: AsyncSession, settings: Settings, staff_id: uuid.UUID, keep: StaffSession, refs: Iterable[str] | None
+) -> int:
+    """End the person's sessions named by refs (None: all), never `keep` (the one asking). How many ended."""
+    wanted = None if refs is None else set(refs)
+    ended = [
+        s.token_hash
+        for s in await live_sessions(db, settings, staff_id)
+        if s.token_hash != keep.token_hash and (wanted is None or session_ref(settings, s) in wanted)
+    ]
+    if ended:
+        await db.execute(delete(StaffSession).where(StaffSession.token_hash.in_(ended)))
+    return len(ended)
 
 
 # --- rate limiting --------------------------------------------------------------------------------

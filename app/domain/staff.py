@@ -46,6 +46,7 @@ async def create_staff(
     roles: Iterable[Role],
     password: str,
     actor: Actor | None = None,
+    password_must_change: bool = False,
 ) -> Staff:
     staff = Staff(
         organisation_id=organisation.id,
@@ -53,6 +54,7 @@ async def create_staff(
         email=email.strip().lower(),
         full_name=full_name.strip(),
         password_hash=auth.hash_password(settings, password),
+        password_must_change=password_must_change,
         active=True,
         roles=[StaffRole(role=r) for r in sorted(set(roles))],
     )

@@ -32,7 +32,7 @@ from app.domain import knowledge, knowledge_questions, knowledge_search
 from app.domain.forms import FormErrors
 from app.routes.me import pwa as me_pwa
 from app.settings import Settings
-from app.web import CONTENT_SECURITY_POLICY, form_of, page
+from app.web import CONTENT_SECURITY_POLICY, client_address, form_of, page
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "public" / "guidance"
 OFFLINE_PAGES = TEMPLATES.parents[1] / "me" / "_offline_pages.html"  # the offline page's list of copies
@@ -172,10 +172,6 @@ async def ask_page(request: Request[Any, Any, Any], db_session: AsyncSession, se
     return _ask_page(_ask_defaults(topic), FormErrors())
 
 
-def _address(request: Request[Any, Any, Any]) -> str | None:
-    return request.client.host if request.client else None
-
-
 async def _asked_from(db: AsyncSession, organisation: uuid.UUID, slug: Any) -> KnowledgeArticle | None:
     found = await knowledge.published(db, organisation, str(slug)) if slug else None
     return found[0] if found else None
@@ -189,7 +185,7 @@ async def send_question(
     if organisation is None:
         return _closed()
     form = await form_of(request)
-    key = knowledge_questions.question_key(settings, _address(request))
+    key = knowledge_questions.question_key(settings, client_address(request))
     if wait := await knowledge_questions.retry_after(db_session, settings, key):
         return _ask_page(
             form,

@@ -24,7 +24,7 @@ from app.domain import feedback, quality
 from app.domain.forms import FormErrors
 from app.domain.quality import AskedSurvey
 from app.settings import Settings
-from app.web import form_of, page
+from app.web import client_address, form_of, page
 
 THANKS = "/feedback/thanks"
 
@@ -60,10 +60,6 @@ def _closed() -> Template:
     return page("public/feedback_closed.html", status_code=404)
 
 
-def _address(request: Request[Any, Any, Any]) -> str | None:
-    return request.client.host if request.client else None
-
-
 @get("/feedback")
 async def feedback_page(db_session: AsyncSession, settings: Settings) -> Template:
     organisation = await feedback.public_organisation(db_session, settings)
@@ -82,7 +78,7 @@ async def send_feedback(
         return _closed()
     form = await form_of(request)
     survey = await quality.active_survey(db_session, organisation, SurveyAudience.PUBLIC, i18n.get_locale())
-    key = feedback.address_key(settings, _address(request))
+    key = feedback.address_key(settings, client_address(request))
     if wait := await feedback.retry_after(db_session, settings, key):
         return _page(
             survey, form, FormErrors(), 429, too_many=feedback.too_many_message(wait),

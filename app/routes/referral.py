@@ -21,7 +21,7 @@ from app.db.organisation import Organisation
 from app.domain import referrals
 from app.domain.forms import FormErrors, today
 from app.settings import Settings
-from app.web import form_of, page
+from app.web import client_address, form_of, page
 
 SENT = "/referral/sent"
 
@@ -55,10 +55,6 @@ def _closed() -> Template:
     return page("public/referral_closed.html", status_code=404)
 
 
-def _address(request: Request[Any, Any, Any]) -> str | None:
-    return request.client.host if request.client else None
-
-
 @get("/referral")
 async def referral_page(db_session: AsyncSession, settings: Settings) -> Template:
     choices = await referrals.municipalities(db_session)
@@ -76,7 +72,7 @@ async def send_referral(
     if not choices:
         return _closed()
     form = await form_of(request)
-    key = referrals.address_key(settings, _address(request))
+    key = referrals.address_key(settings, client_address(request))
     if wait := await referrals.retry_after(db_session, settings, key):
         return _page(
             choices, form, FormErrors(), 429, too_many=referrals.too_many_message(wait),

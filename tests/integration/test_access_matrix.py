@@ -2526,6 +2526,23 @@ MATRIX: list[Case] = [
     # Deleting is scoped to the signed-in person's own passkeys: another person's id is a no-op that
     # answers exactly as an unknown id does (see the report: no 404 here, but no existence oracle).
     Case("POST", "/officer/profile/passkeys/{passkey_id:uuid}/delete", None, 302, 302),
+    # The password and the sessions: the person's own only, after the password again. A common new
+    # password is refused (422) after the right current one, so nothing changes and nothing is counted.
+    Case(
+        "POST",
+        "/officer/profile/password",
+        None,
+        422,
+        422,
+        body=lambda t: {
+            "current_password": PASSWORD,
+            "new_password": "Password123!",
+            "new_password_again": "Password123!",
+        },
+    ),
+    Case(
+        "POST", "/officer/profile/sessions/end", None, 422, 422, body=lambda t: {"session_password": PASSWORD}
+    ),
     # The client register without an id: scoped queries, never another organisation's client.
     Case("GET", "/officer/clients", Permission.CLIENT_READ, 200, 200),
     Case(

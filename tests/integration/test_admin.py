@@ -137,3 +137,45 @@ def test_organisations_are_added_with_a_type(client, factory, db):
     )
     duplicate = post(client, "/officer/admin/organisations", {"name": "Sana Oy", "type": "municipality"})
     assert duplicate.status_code == 422
+
+
+def test_a_given_password_must_be_replaced_before_anything_else(client, factory, db, settings):
+    """ASVS 6.4.1: the password an administrator gives (a new account or a reset) is not a long-term one."""
+    client.headers["Accept-Language"] = "en"
+    city = factory.organisation()
+    admin = factory.staff(city, Role.ADMINISTRATOR)
+    sign_in(client, admin)
+    created = post(client, "/officer/admin/staff", [
+        ("full_name", "Aino Virtanen"), ("email", "aino@example.fi"), ("roles", "integration_officer"),
+    ])  # fmt: skip
+    given = re.search(r"<code>([^<]+)</code>", created.text).group(1)
+    person = db.scalar(select(Staff).where(Staff.email == "aino@example.fi"))
+    client.cookies.clear()
+    sign_in(client, person, password=given)
+
+    for path in ("/officer/", "/officer/clients"):
+        response = client.get(path, follow_redirects=False)
+        assert (response.status_code, response.headers["location"]) == (303, "/officer/profile#password")
+    htmx = client.get("/officer/clients", headers={"hx-request": "true"}, follow_redirects=False)
+    assert htmx.headers["hx-redirect"] == "/officer/profile#password"
+    assert "Choose your password below before you continue." in client.get("/officer/profile").text
+
+    own = "lantern orchard velvet compass"
+    changed = post(client, "/officer/profile/password", {
+        "current_password": given, "new_password": own, "new_password_again": own,
+    })  # fmt: skip
+    assert changed.status_code == 303
+    assert client.get("/officer/clients", follow_redirects=False).status_code == 200
+    assert "Choose your password below" not in client.get("/officer/profile").text
+
+    # A reset gives another one-time password.
+    client.cookies.clear()
+    sign_in(client, admin)
+    reset = post(client, f"/officer/admin/staff/{person.id}/reset-password")
+    again = re.search(r"<code>([^<]+)</code>", reset.text).group(1)
+    client.cookies.clear()
+    sign_in(client, person, password=again)
+    assert (
+        client.get("/officer/clients", follow_redirects=False).headers["location"]
+        == "/officer/profile#password"
+    )

@@ -69,7 +69,10 @@ def test_sign_out_ends_the_session_everywhere(client, factory):
     officer = factory.staff(factory.organisation(), Role.INTEGRATION_OFFICER)
     sign_in(client, officer)
     token = client.cookies.get("kp_session")
-    assert post(client, "/officer/sign-out").status_code == 302
+    signed_out = post(client, "/officer/sign-out")
+    assert signed_out.status_code == 302
+    # The browser is told to drop whatever it cached or stored for the site (ASVS 14.3.1).
+    assert signed_out.headers["clear-site-data"] == '"cache", "storage"'
     # A copy of the cookie (another tab, a stolen cookie) is no longer accepted either.
     client.cookies.set("kp_session", token)
     assert client.get("/officer/", follow_redirects=False).status_code == 302

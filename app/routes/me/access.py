@@ -28,6 +28,7 @@ from app.settings import Settings
 from app.web import (
     clear_client_session_cookie,
     clear_session_cookie,
+    client_address,
     client_session_cookie,
     client_token,
     form_of,
@@ -41,10 +42,6 @@ SIGN_IN_PAGE = "me/sign_in.html"
 HOME = "/me/"
 
 
-def _address(request: Request[Any, Any, Any]) -> str | None:
-    return request.client.host if request.client else None
-
-
 def _not_valid() -> str:
     return _(
         "This invitation code does not work. It may be mistyped, already used or too old. Check it, or ask your officer for a new one."
@@ -53,7 +50,7 @@ def _not_valid() -> str:
 
 async def _limit(request: Request[Any, Any, Any], db: AsyncSession, settings: Settings) -> str | None:
     """Per-address limit on failed attempts (codes, links and passkeys alike); 429 when exceeded."""
-    _account, address_key = auth.limiter_keys(settings, None, _address(request))
+    _account, address_key = auth.limiter_keys(settings, None, client_address(request))
     if wait := await auth.retry_after(db, settings, None, address_key):
         raise HTTPException(status_code=429, headers={"Retry-After": str(wait)})
     return address_key

@@ -115,6 +115,7 @@ async def create_staff(
         roles=roles,
         password=password,
         actor=actor,
+        password_must_change=True,
     )
     return Template(
         "officer/admin/staff_created.html", context={"person": person, "password": password, "actor": actor}
@@ -214,6 +215,7 @@ async def reset_password(
     person = await _person(db_session, actor, staff_id)
     password = staff_service.generate_password()
     person.password_hash = auth.hash_password(settings, password)
+    person.password_must_change = True
     person.active = True
     person.deactivated_at = None
     await auth.end_all_sessions(db_session, person.id)

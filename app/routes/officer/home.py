@@ -1,4 +1,4 @@
-"""Back-office front page and the officer's own profile: language, passkeys."""
+"""Back-office front page and the officer's own profile: password, passkeys and signed-in sessions."""
 
 from __future__ import annotations
 
@@ -12,12 +12,20 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.auth import Passkey
-from app.domain import audit, passkeys
+from app.domain import audit, auth, passkeys
 from app.domain.audit import Action
+from app.domain.auth import SignedIn
+from app.domain.forms import FormErrors
 from app.domain.policy import Actor
 from app.i18n import _
 from app.settings import Settings
-from app.web import current, page, staff_guard
+from app.web import client_address, current, form_of, page, staff_guard
+
+PROFILE = "officer/profile.html"
+DONE = {  # ?done=… after a change: what the page confirms
+    "password": lambda: _("Your password has been changed."),
+    "sessions": lambda: _("The sessions you chose have been signed out."),
+}
 
 
 @get("/")
@@ -25,15 +33,161 @@ async def dashboard(actor: Actor) -> Template:
     return page("officer/home.html", actor=actor)
 
 
-@get("/profile")
-async def profile(request: Request[Any, Any, Any], db_session: AsyncSession) -> Template:
-    staff = current(request).staff
+async def _profile(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    settings: Settings,
+    status_code: int = 200,
+    **forms: Any,
+) -> Template:
+    """The profile page; `forms` holds a refused form's errors and values (never its passwords)."""
+    signed_in = current(request)
+    staff = signed_in.staff
     keys = (
-        await db_session.scalars(
-            select(Passkey).where(Passkey.staff_id == staff.id).order_by(Passkey.created_at)
-        )
+        await db.scalars(select(Passkey).where(Passkey.staff_id == staff.id).order_by(Passkey.created_at))
     ).all()
-    return page("officer/profile.html", staff=staff, passkeys=keys, actor=current(request).actor)
+    sessions = [
+        (auth.session_ref(settings, s), s, s.token_hash == signed_in.session.token_hash)
+        for s in await auth.live_sessions(db, settings, staff.id)
+    ]
+    done = DONE.get(str(request.query_params.get("done")))
+    context = {
+        "password_errors": FormErrors(),
+        "password_form": {"end_other_sessions": "on"},
+        "session_errors": FormErrors(),
+        "session_form": {},
+        **forms,
+    }
+    return page(
+        PROFILE,
+        status_code=status_code,
+        staff=staff,
+        passkeys=keys,
+        sessions=sessions,
+        notice=done() if done and status_code == 200 else None,
+        actor=signed_in.actor,
+        idle_minutes=settings.session_idle_minutes,
+        min_password_length=auth.MIN_PASSWORD_LENGTH,
+        max_password_length=auth.MAX_PASSWORD_LENGTH,
+        **context,
+    )
+
+
+@get("/profile")
+async def profile(request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings) -> Template:
+    return await _profile(request, db_session, settings)
+
+
+async def _reauthenticate(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, signed_in: SignedIn, password: str
+) -> tuple[str | None, int]:
+    """The current password again before a change to how the person signs in (ASVS 6.2.3, 7.5.1, 7.5.2):
+    an error and status, or (None, 200). Wrong passwords count towards the sign-in limit of the account,
+    so that a left-open session cannot be used to guess the password."""
+    account_key, address_key = auth.limiter_keys(settings, signed_in.staff.email, client_address(request))
+    if wait := await auth.retry_after(db, settings, account_key, address_key):
+        minutes = max(1, (wait + 59) // 60)
+        return _("Too many wrong passwords. Try again in %(minutes)d minutes.") % {"minutes": minutes}, 429
+    if not auth.verify_password(
+        settings, signed_in.staff.password_hash, password[: auth.MAX_PASSWORD_LENGTH]
+    ):
+        await auth.record_failure(db, settings, account_key, address_key)
+        await audit.record(
+            db, Action.SIGN_IN_FAILED, actor=signed_in.actor, fields=["password", "reauthentication"]
+        )
+        return _("The password is wrong."), 422
+    await auth.clear_failures(db, account_key)
+    return None, 200
+
+
+@post("/profile/password")
+async def change_password(
+    request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
+) -> Response[Any]:
+    """The person's own new password: the current one first, a strong new one twice (ASVS 6.2.2–6.2.4,
+    6.2.11); their other sessions end unless they choose otherwise (7.4.3)."""
+    signed_in = current(request)
+    staff = signed_in.staff
+    form = await form_of(request)
+    current_password = str(form.get("current_password") or "")
+    new_password = str(form.get("new_password") or "")
+    end_others = form.get("end_other_sessions") == "on"
+    errors = FormErrors()
+    problem, status = await _reauthenticate(request, db_session, settings, signed_in, current_password)
+    if problem:
+        errors["current_password"] = problem
+    elif problem := auth.password_problem(new_password, auth.context_words(staff)):
+        errors["new_password"] = problem
+    elif new_password != str(form.get("new_password_again") or ""):
+        errors["new_password_again"] = _("The new password and its repetition are different.")
+    elif new_password == current_password:
+        errors["new_password"] = _("Choose a password different from the one you have now.")
+    if errors:
+        await db_session.commit()  # the counted failure stays
+        return await _profile(
+            request,
+            db_session,
+            settings,
+            status_code=status if status != 200 else 422,
+            password_errors=errors,
+            password_form={"end_other_sessions": "on" if end_others else ""},
+        )
+    staff.password_hash = auth.hash_password(settings, new_password)
+    staff.password_must_change = False
+    fields = ["password"]
+    if end_others:
+        await auth.end_sessions(db_session, settings, staff.id, keep=signed_in.session, refs=None)
+        fields.append("sessions")
+    await audit.record(
+        db_session,
+        Action.UPDATE,
+        actor=signed_in.actor,
+        object_type="staff",
+        object_id=staff.id,
+        fields=fields,
+    )
+    return Redirect("/officer/profile?done=password#password", status_code=303)
+
+
+@post("/profile/sessions/end")
+async def end_sessions(
+    request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
+) -> Response[Any]:
+    """Sign out of the chosen other sessions, or of all others, after the password again (ASVS 7.5.2)."""
+    signed_in = current(request)
+    data = await request.form()
+    chosen = [str(v) for v in data.getall("session")] if "session" in data else []
+    everything = data.get("all") == "1"
+    errors = FormErrors()
+    problem, status = await _reauthenticate(
+        request, db_session, settings, signed_in, str(data.get("session_password") or "")
+    )
+    if problem:
+        errors["session_password"] = problem
+    elif not chosen and not everything:
+        errors["sessions"] = _("Choose the sessions to sign out, or sign out of all the others.")
+    if errors:
+        await db_session.commit()
+        return await _profile(
+            request,
+            db_session,
+            settings,
+            status_code=status if status != 200 else 422,
+            session_errors=errors,
+            session_form={"session": chosen},
+        )
+    ended = await auth.end_sessions(
+        db_session, settings, signed_in.staff.id, keep=signed_in.session, refs=None if everything else chosen
+    )
+    await audit.record(
+        db_session,
+        Action.SIGN_OUT,
+        actor=signed_in.actor,
+        object_type="staff",
+        object_id=signed_in.staff.id,
+        fields=["sessions"] if ended else [],
+    )
+    return Redirect("/officer/profile?done=sessions#signed-in", status_code=303)
 
 
 @post("/profile/passkeys/options")
@@ -84,5 +238,13 @@ router = Router(
     include_in_schema=False,  # pages, not an API
     path="/officer",
     guards=[staff_guard],
-    route_handlers=[dashboard, profile, passkey_registration_options, passkey_register, passkey_delete],
+    route_handlers=[
+        dashboard,
+        profile,
+        change_password,
+        end_sessions,
+        passkey_registration_options,
+        passkey_register,
+        passkey_delete,
+    ],
 )

@@ -17,13 +17,9 @@ from app.domain import audit, auth, passkeys
 from app.domain.audit import Action
 from app.i18n import _
 from app.settings import Settings
-from app.web import clear_session_cookie, form_of, page, session_cookie, session_cookie_name
+from app.web import clear_session_cookie, client_address, form_of, page, session_cookie, session_cookie_name
 
 SIGN_IN_PAGE = "officer/sign_in.html"
-
-
-def _client_address(request: Request[Any, Any, Any]) -> str | None:
-    return request.client.host if request.client else None
 
 
 def safe_next(value: object) -> str:
@@ -57,7 +53,7 @@ async def sign_in(
     form = await form_of(request)
     email = str(form.get("email") or "").strip()[:254]
     password = str(form.get("password") or "")[:1024]
-    account_key, address_key = auth.limiter_keys(settings, email, _client_address(request))
+    account_key, address_key = auth.limiter_keys(settings, email, client_address(request))
     wait = await auth.retry_after(db_session, settings, account_key, address_key)
     if wait:
         response = _too_many(wait, email, safe_next(form.get("next")))
@@ -112,7 +108,7 @@ async def _passkey_rate_limit(
     request: Request[Any, Any, Any], db: AsyncSession, settings: Settings
 ) -> str | None:
     """Passkey sign-in has no account name before it verifies: it is limited per address (429)."""
-    _account, address_key = auth.limiter_keys(settings, None, _client_address(request))
+    _account, address_key = auth.limiter_keys(settings, None, client_address(request))
     if wait := await auth.retry_after(db, settings, None, address_key):
         raise HTTPException(status_code=429, headers={"Retry-After": str(wait)})
     return address_key
@@ -162,6 +158,8 @@ async def sign_out(
     await auth.end_session(db_session, token)
     response: Response[Any] = Redirect("/officer/sign-in")
     response.set_cookie(clear_session_cookie(settings))
+    # Officers' pages are never stored (no-store), but a shared computer keeps nothing of the site either.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
     return response
 
 
