@@ -67,7 +67,8 @@
         error.textContent = "";
         button.disabled = true;
         try {
-          const options = await postJSON(button.dataset.passkeyOptions);
+          const password = box.querySelector("[data-passkey-password]");  // adding one: the password again
+          const options = await postJSON(button.dataset.passkeyOptions, password ? { password: password.value } : undefined);
           let result;
           if (box.hasAttribute("data-passkey-register")) {
             const cred = await navigator.credentials.create({ publicKey: creationOptions(options) });

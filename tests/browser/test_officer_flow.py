@@ -81,6 +81,7 @@ def test_officer_passkey_client_search_and_stale_edit(
     page.get_by_role("link", name="My profile", exact=True).click()
     expect(page).to_have_url(re.compile(r"/officer/profile$"))
     page.locator("#passkey-name").fill("Work laptop")
+    page.locator("#passkey-password").fill(PASSWORD)
     page.get_by_role("button", name="Add a passkey").click()
     expect(page.locator("table tbody tr")).to_have_count(1)
     expect(page.locator("table tbody tr td").first).to_have_text("Work laptop")

@@ -2510,7 +2510,7 @@ MATRIX: list[Case] = [
         201,  # Litestar's default for a POST handler
         201,
         json=True,
-        body=lambda t: {},
+        body=lambda t: {"password": PASSWORD},
         # excludeCredentials lists the signed-in person's own passkeys, never anyone else's.
         reveals=lambda t: (t.passkey_credential,),
     ),

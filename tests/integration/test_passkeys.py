@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from app.db.auth import Passkey, WebAuthnChallenge
 from app.db.base import utcnow
 from app.db.organisation import Role
-from tests.conftest import BASE_URL, post, sign_in
+from tests.conftest import BASE_URL, PASSWORD, post, sign_in
 from tests.soft_authenticator import SoftAuthenticator
 
 
@@ -19,7 +19,7 @@ def json_post(client, url, body=None):
 
 
 def register(client, authenticator, name="Work laptop"):
-    options = json_post(client, "/officer/profile/passkeys/options").json()
+    options = json_post(client, "/officer/profile/passkeys/options", {"password": PASSWORD}).json()
     assert options["authenticatorSelection"]["userVerification"] == "required"
     return json_post(
         client, "/officer/profile/passkeys", {"credential": authenticator.create(options), "name": name}
@@ -112,3 +112,13 @@ def test_failed_passkey_sign_ins_are_rate_limited_per_address(client, factory):
     limited = json_post(client, "/officer/sign-in/passkey/options")
     assert limited.status_code == 429
     assert int(limited.headers["retry-after"]) > 0
+
+
+def test_adding_a_passkey_needs_the_password_again(client, officer, db):
+    """ASVS 7.5.1: a session left open is not enough to add a way in."""
+    client.headers["Accept-Language"] = "en"
+    for body in ({}, {"password": "not the password"}):
+        refused = json_post(client, "/officer/profile/passkeys/options", body)
+        assert refused.status_code == 422
+        assert refused.json() == {"error": "The password is wrong."}
+    assert db.scalar(select(WebAuthnChallenge.challenge)) is None

@@ -194,7 +194,18 @@ async def end_sessions(
 async def passkey_registration_options(
     request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
 ) -> Response[Any]:
-    options = await passkeys.registration_options(db_session, settings, current(request).staff)
+    """A new passkey is a new way in: the password again first (ASVS 7.5.1)."""
+    signed_in = current(request)
+    try:
+        body = json.loads(await request.body() or b"{}")
+        password = str(body.get("password") or "") if isinstance(body, dict) else ""
+    except ValueError:
+        password = ""
+    problem, status = await _reauthenticate(request, db_session, settings, signed_in, password)
+    if problem:
+        await db_session.commit()  # the counted failure stays
+        return Response({"error": problem}, status_code=status)
+    options = await passkeys.registration_options(db_session, settings, signed_in.staff)
     return Response(content=json.loads(options))
 
 
