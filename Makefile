@@ -21,6 +21,8 @@ translations: install
 	set -o pipefail; $(BIN)/pybabel compile -d app/locales -D messages 2>&1 | { grep -v '^compiling catalog' || true; }
 
 # A development mail server keeps notification e-mails in var/mailbox (Maildir) unless SMTP_HOST is set.
+# The demo: officers sign in with the demo password alone (production asks for a second factor).
+run: export STAFF_SECOND_FACTOR ?= 0
 run: translations espeak
 	$(BIN)/kotopolku migrate
 	$(BIN)/kotopolku demo --if-empty

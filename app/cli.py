@@ -400,6 +400,10 @@ def serve(host: str, port: int, workers: int) -> None:
         _print_demo_invitation(settings)
     else:
         click.echo("Sign in with an account made by `kotopolku create-admin`.")
+    if not settings.staff_second_factor:
+        click.echo(
+            "Officers sign in with a password alone (STAFF_SECOND_FACTOR=0); production asks for a second factor."
+        )
     click.echo("Passkeys work at the address above (localhost), not at the bare IP address.\n")
     uvicorn.run("app.asgi:app", host=host, port=port, workers=workers, proxy_headers=True, log_level="info",
                 server_header=False)  # fmt: skip

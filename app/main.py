@@ -68,8 +68,8 @@ from app.routes.officer import programme as programme_routes
 from app.routes.officer import worklist as worklist_routes
 from app.settings import Settings, get_settings
 from app.web import (
+    GoFirst,
     LocaleMiddleware,
-    PasswordChangeRequired,
     provide_actor,
     provide_settings,
     security_headers,
@@ -146,11 +146,10 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         log.exception("unhandled error on %s %s", request.method, route)
     elif status == 403 or (status == 404 and request.scope["path"].startswith(("/officer", "/me", "/api/"))):
         _log_refusal(request, status, route)
-    if isinstance(exc, PasswordChangeRequired):
-        target = "/officer/profile#password"
+    if isinstance(exc, GoFirst):
         if request.headers.get("hx-request"):
-            return Response(content="", status_code=204, headers={"HX-Redirect": target})
-        return Redirect(target, status_code=303)
+            return Response(content="", status_code=204, headers={"HX-Redirect": exc.location})
+        return Redirect(exc.location, status_code=303)
     if isinstance(exc, NotAuthorizedException) and request.scope["path"].startswith("/officer"):
         if request.headers.get("hx-request") and request.method != "GET":
             # Keep the page and what was typed on it; app.js shows this message with a sign-in link.

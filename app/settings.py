@@ -107,6 +107,9 @@ class Settings:
     # The address people use; its origin is the WebAuthn origin and its host the relying-party id.
     public_url: str = "http://localhost:8000"
     session_idle_minutes: int = 30
+    # Officers signing in with a password need a second factor (an authenticator app or a passkey) before
+    # they reach anything but their profile (ASVS 6.3.2). STAFF_SECOND_FACTOR=0 turns this off (a demo).
+    staff_second_factor: bool = True
     session_absolute_hours: int = 10
     # Migrants sign in on their own phone with a passkey; signing a plan always asks for a fresh one.
     client_session_days: int = 30
@@ -222,6 +225,7 @@ class Settings:
             kwargs["attachments_dir"] = Path(value).expanduser().resolve()
         if value := env.get("ATTACHMENT_MAX_BYTES"):
             kwargs["attachment_max_bytes"] = int(value)
+        kwargs["staff_second_factor"] = env.get("STAFF_SECOND_FACTOR", "1") != "0"
         kwargs["run_worker"] = env.get("RUN_WORKER", "1") != "0"
         kwargs["debug"] = env.get("DEBUG", "") == "1"
         kwargs["sql_echo"] = env.get("SQL_ECHO", "") == "1"

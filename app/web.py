@@ -176,10 +176,17 @@ def client_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 OWN_PROFILE = "/officer/profile"
 
 
-class PasswordChangeRequired(HTTPException):
-    """Signed in with a password an administrator gave: only the profile page, to choose one's own."""
+SECOND_STEP = "/officer/sign-in/code"
+
+
+class GoFirst(HTTPException):
+    """A step the person must take before any other back-office page: answered with a redirect there."""
 
     status_code = 303
+
+    def __init__(self, location: str) -> None:
+        super().__init__(detail="See other")
+        self.location = location
 
 
 async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
@@ -191,12 +198,14 @@ async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: 
         await db.commit()  # an expired session row was removed
         raise NotAuthorizedException
     connection.state["signed_in"] = signed_in
-    if (
-        signed_in.staff.password_must_change
-        and signed_in.session.method == "password"
-        and not connection.scope["path"].startswith(OWN_PROFILE)
-    ):
-        raise PasswordChangeRequired
+    method = signed_in.session.method
+    if method == "pending-totp":  # the password was right; the code from the app is still to come
+        raise GoFirst(SECOND_STEP)
+    if not connection.scope["path"].startswith(OWN_PROFILE):
+        if signed_in.staff.password_must_change and method.startswith("password"):
+            raise GoFirst(OWN_PROFILE + "#password")  # an administrator's password: choose one's own
+        if method == "password" and settings.staff_second_factor:
+            raise GoFirst(OWN_PROFILE + "#second-factor")  # no second factor yet: set one up
     state = connection.scope["state"]
     explicit = state.get("explicit_locale")
     if explicit and signed_in.staff.locale != explicit:

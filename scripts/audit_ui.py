@@ -650,6 +650,7 @@ def main() -> int:
         "DATABASE_URL": database_url,
         "SECRET_KEY": secrets.token_urlsafe(48),
         "PYTHONDONTWRITEBYTECODE": "1",
+        "STAFF_SECOND_FACTOR": "0",  # the demo officers sign in with the password alone
     }
     for name in ("DEBUG", "PUBLIC_URL", "PORT"):
         env.pop(name, None)

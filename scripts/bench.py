@@ -85,7 +85,8 @@ class Result:
 
 def env() -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": DB_URL, "PUBLIC_URL": PUBLIC_URL, "SECRET_KEY": SECRET_KEY,
-            "RUN_WORKER": "0", "PUBLIC_ORGANISATION": MUNICIPALITY}  # fmt: skip
+            "RUN_WORKER": "0", "PUBLIC_ORGANISATION": MUNICIPALITY,
+            "STAFF_SECOND_FACTOR": "0"}  # the officers sign in with the password alone  # fmt: skip
 
 
 def sql(url: str, statement: str, *params: object) -> list[tuple[Any, ...]]:
@@ -404,7 +405,7 @@ def probe(targets: list[Target]) -> dict[str, str]:
 
     logging.disable(logging.ERROR)  # a failing page is reported with its status, not as a traceback
     app = create_app(Settings(database_url=DB_URL, secret_key=SECRET_KEY, public_url=PUBLIC_URL,
-                              public_organisation=MUNICIPALITY))  # fmt: skip
+                              public_organisation=MUNICIPALITY, staff_second_factor=False))  # fmt: skip
     statements: list[str] = []
     event.listen(app.state["alchemy"].engine_instance.sync_engine, "before_cursor_execute",
                  lambda *args: statements.append(args[2]))  # fmt: skip

@@ -513,7 +513,9 @@ def time_http(runs: int) -> None:
     from app.settings import Settings
 
     logging.disable(logging.INFO)
-    app = create_app(Settings(database_url=DB_URL, secret_key=SECRET_KEY, public_url=PUBLIC_URL))
+    app = create_app(
+        Settings(database_url=DB_URL, secret_key=SECRET_KEY, public_url=PUBLIC_URL, staff_second_factor=False)
+    )
     statements: list[str] = []
     event.listen(app.state["alchemy"].engine_instance.sync_engine, "before_cursor_execute",
                  lambda *args: statements.append(args[2]))  # fmt: skip

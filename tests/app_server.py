@@ -47,6 +47,7 @@ class AppServer:
             "SECRET_KEY": SECRET_KEY,  # the same on every instance: CSRF tokens are signed with it
             "PUBLIC_URL": self.url,
             "PYTHONDONTWRITEBYTECODE": "1",
+            "STAFF_SECOND_FACTOR": "0",  # officers sign in with a password alone in these tests
             **self.extra_env,
         }
         env.pop("DEBUG", None)

@@ -106,6 +106,7 @@ def settings(database_url: str) -> Settings:
         public_url=BASE_URL,
         argon2_time_cost=1,
         argon2_memory_kib=1024,
+        staff_second_factor=False,  # tests sign officers in with a password; test_second_factor.py turns it on
     )
 
 

@@ -21,8 +21,21 @@ class StaffSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
-    # How the session was started: "password" or "passkey".
+    # How the session was started: "passkey", "password", "password+totp" or "password+passkey" (a second
+    # factor added in a password session), or "pending-totp" (the password is right, the code not yet given).
     method: Mapped[str] = mapped_column(String(20))
+
+
+class StaffTotp(Base):
+    """An officer's authenticator app (RFC 6238): the second step after the password."""
+
+    __tablename__ = "staff_totp"
+
+    staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(300))  # the base32 secret, encrypted (app.domain.totp)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]  # set when the first code from the app is accepted
+    last_step: Mapped[int | None]  # the time step of the last accepted code: each code works once
 
 
 class Passkey(UUIDPrimaryKey, Base):

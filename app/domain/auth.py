@@ -100,17 +100,24 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+PENDING_LIFETIME = timedelta(minutes=5)  # from a right password to the code from the app
+
+
 async def start_session(db: AsyncSession, settings: Settings, staff: Staff, method: str) -> str:
-    """A new random session; the caller replaces any cookie the browser had (no fixation)."""
+    """A new random session; the caller replaces any cookie the browser had (no fixation). A session
+    waiting for the second step lives only a few minutes."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
+    lifetime = (
+        PENDING_LIFETIME if method == "pending-totp" else timedelta(hours=settings.session_absolute_hours)
+    )
     db.add(
         StaffSession(
             token_hash=token_hash(token),
             staff_id=staff.id,
             created_at=now,
             last_seen_at=now,
-            expires_at=now + timedelta(hours=settings.session_absolute_hours),
+            expires_at=now + lifetime,
             method=method,
         )
     )

@@ -98,6 +98,7 @@ def _start_server(database_url: str, settings: Settings) -> LiveServer:
         "ARGON2_MEMORY_KIB": "1024",
         "PYTHONDONTWRITEBYTECODE": "1",
         "RUN_WORKER": "0",  # tests deliver the outbox themselves, when they choose
+        "STAFF_SECOND_FACTOR": "0",  # officers sign in with a password alone (test_second_factor.py covers it)
     }
     env.pop("DEBUG", None)
     log_path = ROOT / "var" / f"browser-server-{_worker()}.log"

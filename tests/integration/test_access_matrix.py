@@ -2543,6 +2543,11 @@ MATRIX: list[Case] = [
     Case(
         "POST", "/officer/profile/sessions/end", None, 422, 422, body=lambda t: {"session_password": PASSWORD}
     ),
+    # The authenticator app: one's own only. A wrong first code is refused; starting and removing need the
+    # password (a wrong one here, so that nothing changes: it counts one failure per role, under the limit).
+    Case("POST", "/officer/profile/totp/confirm", None, 422, 422, body=lambda t: {"code": "000000"}),
+    Case("POST", "/officer/profile/totp/start", None, 422, 422, body=lambda t: {"totp_password": "wrong"}),
+    Case("POST", "/officer/profile/totp/remove", None, 422, 422, body=lambda t: {"totp_password": "wrong"}),
     # The client register without an id: scoped queries, never another organisation's client.
     Case("GET", "/officer/clients", Permission.CLIENT_READ, 200, 200),
     Case(
@@ -5145,6 +5150,14 @@ MATRIX: list[Case] = [
 SESSIONLESS: dict[tuple[str, str], str] = {
     ("GET", "/officer/sign-in"): "the sign-in page itself",
     ("POST", "/officer/sign-in"): "password sign-in: checks the credentials, rate-limited",
+    (
+        "GET",
+        "/officer/sign-in/code",
+    ): "the second step: only for a session waiting for its code, else to sign-in",
+    (
+        "POST",
+        "/officer/sign-in/code",
+    ): "the authenticator app's code: only for a session waiting for it, rate-limited",
     ("POST", "/officer/sign-in/passkey/options"): "a passkey sign-in challenge: holds no personal data",
     ("POST", "/officer/sign-in/passkey"): "passkey sign-in: checks the assertion, rate-limited",
     ("POST", "/officer/sign-out"): "ends whatever session the cookie names; nothing to do without one",

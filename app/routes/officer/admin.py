@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.db.organisation import Organisation, OrganisationType, Role, Staff
-from app.domain import audit, auth
+from app.domain import audit, auth, totp
 from app.domain import staff as staff_service
 from app.domain.audit import Action
 from app.domain.forms import FormErrors, choice, email_field, text
@@ -219,8 +219,15 @@ async def reset_password(
     person.active = True
     person.deactivated_at = None
     await auth.end_all_sessions(db_session, person.id)
+    # A lost phone is the usual reason: the authenticator app is set up again after the new password.
+    app_removed = await totp.remove(db_session, person.id)
     await audit.record(
-        db_session, Action.UPDATE, actor=actor, object_type="staff", object_id=person.id, fields=["password"]
+        db_session,
+        Action.UPDATE,
+        actor=actor,
+        object_type="staff",
+        object_id=person.id,
+        fields=["password", "totp"] if app_removed else ["password"],
     )
     return Template(
         "officer/admin/staff_created.html", context={"person": person, "password": password, "actor": actor}

@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.auth import Passkey
-from app.domain import audit, auth, passkeys
+from app.domain import audit, auth, invitations, passkeys, totp
 from app.domain.audit import Action
 from app.domain.auth import SignedIn
 from app.domain.forms import FormErrors
@@ -25,6 +25,8 @@ PROFILE = "officer/profile.html"
 DONE = {  # ?done=… after a change: what the page confirms
     "password": lambda: _("Your password has been changed."),
     "sessions": lambda: _("The sessions you chose have been signed out."),
+    "totp": lambda: _("Your authenticator app is set up. Sign-in now asks for its code after your password."),
+    "totp-removed": lambda: _("Your authenticator app was removed."),
 }
 
 
@@ -51,11 +53,14 @@ async def _profile(
         for s in await auth.live_sessions(db, settings, staff.id)
     ]
     done = DONE.get(str(request.query_params.get("done")))
+    app_in_use = await totp.in_use(db, staff.id)
+    setup = None if app_in_use else await totp.setup_in_progress(db, settings, staff)
     context = {
         "password_errors": FormErrors(),
         "password_form": {"end_other_sessions": "on"},
         "session_errors": FormErrors(),
         "session_form": {},
+        "totp_errors": FormErrors(),
         **forms,
     }
     return page(
@@ -67,6 +72,9 @@ async def _profile(
         notice=done() if done and status_code == 200 else None,
         actor=signed_in.actor,
         idle_minutes=settings.session_idle_minutes,
+        totp_in_use=app_in_use,
+        totp_setup=(setup[0], invitations.qr_svg(setup[1])) if setup else None,
+        second_factor_needed=settings.staff_second_factor and signed_in.session.method == "password",
         min_password_length=auth.MIN_PASSWORD_LENGTH,
         max_password_length=auth.MAX_PASSWORD_LENGTH,
         **context,
@@ -190,6 +198,87 @@ async def end_sessions(
     return Redirect("/officer/profile?done=sessions#signed-in", status_code=303)
 
 
+async def _totp_refused(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, errors: FormErrors, status: int
+) -> Template:
+    return await _profile(request, db, settings, status_code=status, totp_errors=errors)
+
+
+@post("/profile/totp/start")
+async def totp_start(
+    request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
+) -> Response[Any]:
+    """A new secret for an authenticator app, after the password again (ASVS 7.5.1); shown on the profile
+    until the first code confirms it."""
+    signed_in = current(request)
+    form = await form_of(request)
+    problem, status = await _reauthenticate(
+        request, db_session, settings, signed_in, str(form.get("totp_password") or "")
+    )
+    if problem:
+        await db_session.commit()
+        return await _totp_refused(request, db_session, settings, FormErrors(totp_password=problem), status)
+    if await totp.in_use(db_session, signed_in.staff.id):
+        return Redirect("/officer/profile#second-factor", status_code=303)
+    await totp.start(db_session, settings, signed_in.staff)
+    return Redirect("/officer/profile#second-factor", status_code=303)
+
+
+@post("/profile/totp/confirm")
+async def totp_confirm(
+    request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
+) -> Response[Any]:
+    """The first code from the app puts it in use; a password session becomes a two-factor one."""
+    signed_in = current(request)
+    form = await form_of(request)
+    if not await totp.verify(
+        db_session, settings, signed_in.staff.id, str(form.get("code") or ""), confirming=True
+    ):
+        errors = FormErrors(
+            code=_(
+                "The code is not right. Check that the app was set up with the key shown here, and enter the code it shows now."
+            )
+        )
+        return await _totp_refused(request, db_session, settings, errors, 422)
+    if signed_in.session.method == "password":
+        signed_in.session.method = "password+totp"
+    await audit.record(
+        db_session,
+        Action.UPDATE,
+        actor=signed_in.actor,
+        object_type="staff",
+        object_id=signed_in.staff.id,
+        fields=["totp"],
+    )
+    return Redirect("/officer/profile?done=totp#second-factor", status_code=303)
+
+
+@post("/profile/totp/remove")
+async def totp_remove(
+    request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
+) -> Response[Any]:
+    """Removing the app needs the password again; with a second factor required, the next password sign-in
+    asks for a new one."""
+    signed_in = current(request)
+    form = await form_of(request)
+    problem, status = await _reauthenticate(
+        request, db_session, settings, signed_in, str(form.get("totp_password") or "")
+    )
+    if problem:
+        await db_session.commit()
+        return await _totp_refused(request, db_session, settings, FormErrors(totp_password=problem), status)
+    if await totp.remove(db_session, signed_in.staff.id):
+        await audit.record(
+            db_session,
+            Action.UPDATE,
+            actor=signed_in.actor,
+            object_type="staff",
+            object_id=signed_in.staff.id,
+            fields=["totp"],
+        )
+    return Redirect("/officer/profile?done=totp-removed#second-factor", status_code=303)
+
+
 @post("/profile/passkeys/options")
 async def passkey_registration_options(
     request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
@@ -220,6 +309,8 @@ async def passkey_register(
         passkey = await passkeys.register(db_session, settings, signed_in.staff, body["credential"], name)
     except (passkeys.PasskeyError, ValueError, KeyError, TypeError):
         return Response({"error": _("The passkey could not be saved. Try again.")}, status_code=400)
+    if signed_in.session.method == "password":  # verified with the authenticator: a second factor
+        signed_in.session.method = "password+passkey"
     await audit.record(
         db_session, Action.PASSKEY_ADDED, actor=signed_in.actor, object_type="passkey", object_id=passkey.id
     )
@@ -254,6 +345,9 @@ router = Router(
         profile,
         change_password,
         end_sessions,
+        totp_start,
+        totp_confirm,
+        totp_remove,
         passkey_registration_options,
         passkey_register,
         passkey_delete,

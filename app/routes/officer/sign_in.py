@@ -1,10 +1,12 @@
-"""Officer sign-in and sign-out: password (argon2id) or passkey, rate-limited, audit-logged."""
+"""Officer sign-in and sign-out: password (argon2id), then the code of an authenticator app where the officer
+has one, or a passkey; rate-limited, audit-logged."""
 
 from __future__ import annotations
 
 import json
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Request, Router, get, post
 from litestar.exceptions import HTTPException
@@ -13,13 +15,22 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.organisation import Staff
-from app.domain import audit, auth, passkeys
+from app.domain import audit, auth, passkeys, totp
 from app.domain.audit import Action
 from app.i18n import _
 from app.settings import Settings
-from app.web import clear_session_cookie, client_address, form_of, page, session_cookie, session_cookie_name
+from app.web import (
+    SECOND_STEP,
+    clear_session_cookie,
+    client_address,
+    form_of,
+    page,
+    session_cookie,
+    session_cookie_name,
+)
 
 SIGN_IN_PAGE = "officer/sign_in.html"
+CODE_PAGE = "officer/sign_in_code.html"
 
 
 def safe_next(value: object) -> str:
@@ -82,7 +93,65 @@ async def sign_in(
             error=_("The e-mail address or the password is wrong."),
         )
     await auth.clear_failures(db_session, account_key)
-    return await _signed_in(request, db_session, settings, staff, "password", safe_next(form.get("next")))
+    next_path = safe_next(form.get("next"))
+    if await totp.in_use(db_session, staff.id):  # the second step: a short-lived session that only asks
+        await auth.end_session(db_session, request.cookies.get(session_cookie_name(settings)))
+        token = await auth.start_session(db_session, settings, staff, "pending-totp")
+        second_step = Redirect(SECOND_STEP + "?" + urlencode({"next": next_path}))
+        second_step.set_cookie(session_cookie(settings, token))
+        return second_step
+    return await _signed_in(request, db_session, settings, staff, "password", next_path)
+
+
+async def _pending(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings
+) -> auth.SignedIn | None:
+    signed_in = await auth.resume_session(db, settings, request.cookies.get(session_cookie_name(settings)))
+    return signed_in if signed_in and signed_in.session.method == "pending-totp" else None
+
+
+@get("/sign-in/code")
+async def code_page(
+    request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
+) -> Response[Any]:
+    if await _pending(request, db_session, settings) is None:
+        await db_session.commit()  # an expired session row was removed
+        return Redirect("/officer/sign-in")
+    return page(CODE_PAGE, error=None, next=safe_next(request.query_params.get("next")))
+
+
+@post("/sign-in/code")
+async def code_sign_in(
+    request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
+) -> Response[Any]:
+    """The code of the officer's authenticator app after the right password (ASVS 6.3.2); wrong codes
+    count towards the account's sign-in limit like wrong passwords."""
+    form = await form_of(request)
+    next_path = safe_next(form.get("next"))
+    pending = await _pending(request, db_session, settings)
+    if pending is None:
+        await db_session.commit()
+        return Redirect("/officer/sign-in")
+    staff = pending.staff
+    account_key, address_key = auth.limiter_keys(settings, staff.email, client_address(request))
+    if wait := await auth.retry_after(db_session, settings, account_key, address_key):
+        minutes = max(1, (wait + 59) // 60)
+        error = _("Too many failed sign-in attempts. Try again in %(minutes)d minutes.") % {
+            "minutes": minutes
+        }
+        limited = page(CODE_PAGE, status_code=429, error=error, next=next_path)
+        limited.headers["Retry-After"] = str(wait)
+        return limited
+    if not await totp.verify(db_session, settings, staff.id, str(form.get("code") or "")):
+        await auth.record_failure(db_session, settings, account_key, address_key)
+        await audit.record(
+            db_session, Action.SIGN_IN_FAILED, actor_kind="staff", actor_id=staff.id, fields=["totp"]
+        )
+        await db_session.commit()
+        error = _("The code is wrong or was used already. Enter the code your app shows now.")
+        return page(CODE_PAGE, status_code=422, error=error, next=next_path)
+    await auth.clear_failures(db_session, account_key)
+    return await _signed_in(request, db_session, settings, staff, "password+totp", next_path)
 
 
 async def _signed_in(
@@ -166,5 +235,13 @@ async def sign_out(
 router = Router(
     include_in_schema=False,  # pages, not an API
     path="/officer",
-    route_handlers=[sign_in_page, sign_in, passkey_options, passkey_sign_in, sign_out],
+    route_handlers=[
+        sign_in_page,
+        sign_in,
+        code_page,
+        code_sign_in,
+        passkey_options,
+        passkey_sign_in,
+        sign_out,
+    ],
 )
