@@ -146,14 +146,7 @@ async def change_password(
     if end_others:
         await auth.end_sessions(db_session, settings, staff.id, keep=signed_in.session, refs=None)
         fields.append("sessions")
-    await audit.record(
-        db_session,
-        Action.UPDATE,
-        actor=signed_in.actor,
-        object_type="staff",
-        object_id=staff.id,
-        fields=fields,
-    )
+    await _own_account_changed(db_session, signed_in, *fields)
     return Redirect("/officer/profile?done=password#password", status_code=303)
 
 
@@ -204,6 +197,32 @@ async def _totp_refused(
     return await _profile(request, db, settings, status_code=status, totp_errors=errors)
 
 
+async def _own_account_changed(db: AsyncSession, signed_in: SignedIn, *fields: str) -> None:
+    """Audit: the person changed how they sign in (the names of what changed, never a value)."""
+    await audit.record(
+        db,
+        Action.UPDATE,
+        actor=signed_in.actor,
+        object_type="staff",
+        object_id=signed_in.staff.id,
+        fields=list(fields),
+    )
+
+
+async def _totp_password_refused(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, signed_in: SignedIn
+) -> Template | None:
+    """The profile with the error when the password typed for the authenticator app is refused."""
+    form = await form_of(request)
+    problem, status = await _reauthenticate(
+        request, db, settings, signed_in, str(form.get("totp_password") or "")
+    )
+    if not problem:
+        return None
+    await db.commit()  # the counted failure stays
+    return await _totp_refused(request, db, settings, FormErrors(totp_password=problem), status)
+
+
 @post("/profile/totp/start")
 async def totp_start(
     request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
@@ -211,16 +230,10 @@ async def totp_start(
     """A new secret for an authenticator app, after the password again (ASVS 7.5.1); shown on the profile
     until the first code confirms it."""
     signed_in = current(request)
-    form = await form_of(request)
-    problem, status = await _reauthenticate(
-        request, db_session, settings, signed_in, str(form.get("totp_password") or "")
-    )
-    if problem:
-        await db_session.commit()
-        return await _totp_refused(request, db_session, settings, FormErrors(totp_password=problem), status)
-    if await totp.in_use(db_session, signed_in.staff.id):
-        return Redirect("/officer/profile#second-factor", status_code=303)
-    await totp.start(db_session, settings, signed_in.staff)
+    if refused := await _totp_password_refused(request, db_session, settings, signed_in):
+        return refused
+    if not await totp.in_use(db_session, signed_in.staff.id):  # one in use stays until it is removed
+        await totp.start(db_session, settings, signed_in.staff)
     return Redirect("/officer/profile#second-factor", status_code=303)
 
 
@@ -242,14 +255,7 @@ async def totp_confirm(
         return await _totp_refused(request, db_session, settings, errors, 422)
     if signed_in.session.method == "password":
         signed_in.session.method = "password+totp"
-    await audit.record(
-        db_session,
-        Action.UPDATE,
-        actor=signed_in.actor,
-        object_type="staff",
-        object_id=signed_in.staff.id,
-        fields=["totp"],
-    )
+    await _own_account_changed(db_session, signed_in, "totp")
     return Redirect("/officer/profile?done=totp#second-factor", status_code=303)
 
 
@@ -260,22 +266,10 @@ async def totp_remove(
     """Removing the app needs the password again; with a second factor required, the next password sign-in
     asks for a new one."""
     signed_in = current(request)
-    form = await form_of(request)
-    problem, status = await _reauthenticate(
-        request, db_session, settings, signed_in, str(form.get("totp_password") or "")
-    )
-    if problem:
-        await db_session.commit()
-        return await _totp_refused(request, db_session, settings, FormErrors(totp_password=problem), status)
+    if refused := await _totp_password_refused(request, db_session, settings, signed_in):
+        return refused
     if await totp.remove(db_session, signed_in.staff.id):
-        await audit.record(
-            db_session,
-            Action.UPDATE,
-            actor=signed_in.actor,
-            object_type="staff",
-            object_id=signed_in.staff.id,
-            fields=["totp"],
-        )
+        await _own_account_changed(db_session, signed_in, "totp")
     return Redirect("/officer/profile?done=totp-removed#second-factor", status_code=303)
 
 
