@@ -31,7 +31,7 @@ from icalendar import Calendar, Event
 from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import lazyload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.db.appointment import (
@@ -194,6 +194,7 @@ async def interpreter_choices(db: AsyncSession) -> list[Staff]:
         (
             await db.scalars(
                 select(Staff)
+                .options(lazyload(Staff.roles))  # the names and organisations only: no second statement
                 .where(
                     Staff.active.is_(True),
                     Staff.id.in_(select(StaffRole.staff_id).where(StaffRole.role == Role.INTERPRETER)),

@@ -491,22 +491,27 @@ async def add_health_information(
     )
 
 
-async def officers(db: AsyncSession, organisation_id: uuid.UUID) -> list[Staff]:
-    """Active integration officers of an organisation: who can be responsible for a client."""
-    return list(
-        (
-            await db.scalars(
-                select(Staff)
-                .join(StaffRole, StaffRole.staff_id == Staff.id)
-                .where(
-                    Staff.organisation_id == organisation_id,
-                    Staff.active.is_(True),
-                    StaffRole.role == Role.INTEGRATION_OFFICER,
-                )
-                .order_by(Staff.full_name)
-            )
-        ).all()
+@dataclass(frozen=True)
+class OfficerName:
+    """An officer as a choice of the responsible officer: no roles or organisation loaded."""
+
+    id: uuid.UUID
+    full_name: str
+
+
+async def officers(db: AsyncSession, organisation_id: uuid.UUID) -> list[OfficerName]:
+    """Active integration officers of an organisation (id and name): who can be responsible for a client."""
+    rows = await db.execute(
+        select(Staff.id, Staff.full_name)
+        .join(StaffRole, StaffRole.staff_id == Staff.id)
+        .where(
+            Staff.organisation_id == organisation_id,
+            Staff.active.is_(True),
+            StaffRole.role == Role.INTEGRATION_OFFICER,
+        )
+        .order_by(Staff.full_name)
     )
+    return [OfficerName(row.id, row.full_name) for row in rows]
 
 
 async def set_responsible(
