@@ -112,7 +112,17 @@
     if (target instanceof HTMLDetailsElement && target.classList.contains("on-demand")) target.open = true;
   }
   window.addEventListener("hashchange", openLinkedSection);
+  // Back from a section's form (a boosted redirect to ?open=<name>#<name> loses the #): to the section.
+  function focusOpenedSection() {
+    const name = new URLSearchParams(location.search).get("open");
+    const summary = name ? document.querySelector(`details.on-demand[open][id="${CSS.escape(name)}"] > summary`) : null;
+    if (summary && !document.querySelector("#error-summary, #conflict")) summary.focus();
+  }
 
   document.addEventListener("DOMContentLoaded", () => { wirePasskeys(document); focusErrors(document); openLinkedSection(); });
-  document.addEventListener("htmx:afterSettle", (e) => { wirePasskeys(document); focusErrors(e.target); });
+  document.addEventListener("htmx:afterSettle", (e) => {
+    wirePasskeys(document);
+    focusErrors(e.target);
+    if (e.target === document.body) { openLinkedSection(); focusOpenedSection(); }  // a boosted page swap
+  });
 })();
