@@ -32,6 +32,7 @@ from app import i18n
 from app.assets import static_url
 from app.db.engine import make_engine
 from app.domain import pwa
+from app.domain.clients import page_url as client_page_url
 from app.domain.phone import display as phone_display
 from app.jobs.worker import in_process_worker
 from app.labels import SEGMENTS, field_label, label, options
@@ -99,6 +100,7 @@ def configure_jinja(engine: JinjaTemplateEngine, settings: Settings) -> None:
         static_url=static_url,
         language_choices=i18n.language_choices,
         country_choices=i18n.country_choices,
+        client_url=client_page_url,  # the client page, a section opened when it loads on demand
     )
     env.filters.update(
         date=i18n.format_date,

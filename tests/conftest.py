@@ -258,6 +258,16 @@ def post(
     return client.post(url, data=body, follow_redirects=False, **kwargs)
 
 
+def client_section(
+    client: TestClient[Any], client_id: Any, name: str, headers: dict[str, str] | None = None
+) -> Any:
+    """A section of the officer's client page loaded on demand, as htmx asks for it when it is opened
+    (app/routes/officer/client_sections.py)."""
+    return client.get(
+        f"/officer/clients/{client_id}/sections/{name}", headers={"HX-Request": "true", **(headers or {})}
+    )
+
+
 def sign_in_client(client: TestClient[Any], factory: Factory, record: Client) -> None:
     """The test client becomes the migrant app of `record` (cookie kp_me)."""
     client.cookies.set("kp_me", factory.client_session(record))

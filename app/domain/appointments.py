@@ -31,7 +31,7 @@ from icalendar import Calendar, Event
 from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import lazyload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.db.appointment import (
@@ -194,6 +194,7 @@ async def interpreter_choices(db: AsyncSession) -> list[Staff]:
         (
             await db.scalars(
                 select(Staff)
+                .options(lazyload(Staff.roles))  # the names and organisations only: no second statement
                 .where(
                     Staff.active.is_(True),
                     Staff.id.in_(select(StaffRole.staff_id).where(StaffRole.role == Role.INTERPRETER)),
@@ -949,33 +950,27 @@ class ClientAppointment:
 
 @dataclass
 class ClientCalendar:
-    """What the client page shows of services 9 and 15 for one client (the template's helpers too)."""
+    """What the client page shows of service 9 for one client: appointments and tasks (the template's
+    helpers too). The interpretations are a section loaded on demand (ClientInterpretations)."""
 
     upcoming: list[ClientAppointment]
     past: list[ClientAppointment]
     tasks: list[Task]
-    interpretations: list[InterpretationEvent]
-    names: dict[uuid.UUID, str]  # staff: at appointments, task assignees, interpreters
-    interpreter_options: list[tuple[str, str]]
+    names: dict[uuid.UUID, str]  # staff: at appointments, task assignees
     today: date
-    modes: type[InterpretationMode] = InterpretationMode
 
     def when(self, appointment: Appointment) -> str:
         return when(appointment)
-
-    @property
-    def interpretation_defaults(self) -> dict[str, Any]:
-        return interpretation_defaults(None)
 
     @property
     def open_tasks(self) -> int:
         return sum(1 for t in self.tasks if t.done_at is None)
 
 
-async def for_client(db: AsyncSession, client: Client) -> ClientCalendar:
-    """The client's appointments (upcoming in time order, then the latest past ones), tasks (open first)
-    and interpretations, those of the client's own organisation. The caller has checked the client is
-    in scope."""
+async def for_client(db: AsyncSession, client: Client, *, tasks: bool = True) -> ClientCalendar:
+    """The client's appointments (upcoming in time order, then the latest past ones) and, unless
+    tasks=False, tasks (open first), those of the client's own organisation. The caller has checked the
+    client is in scope."""
     rows = (
         await db.execute(
             select(Appointment, AppointmentClient)
@@ -989,17 +984,51 @@ async def for_client(db: AsyncSession, client: Client) -> ClientCalendar:
             .limit(200)
         )
     ).all()
-    tasks = list(
-        (
-            await db.scalars(
-                select(Task)
-                .where(Task.client_id == client.id, Task.organisation_id == client.organisation_id)
-                .order_by(Task.done_at.is_not(None), Task.due_on.is_(None), Task.due_on, Task.created_at)
-                .limit(100)
-            )
-        ).all()
+    found_tasks = (
+        list(
+            (
+                await db.scalars(
+                    select(Task)
+                    .where(Task.client_id == client.id, Task.organisation_id == client.organisation_id)
+                    .order_by(Task.done_at.is_not(None), Task.due_on.is_(None), Task.due_on, Task.created_at)
+                    .limit(100)
+                )
+            ).all()
+        )
+        if tasks
+        else []
     )
-    interpretations = list(
+    names = await staff_names(
+        db, [s.staff_id for a, _row in rows for s in a.staff] + [t.assignee_id for t in found_tasks]
+    )
+    now = utcnow()
+    entries = [ClientAppointment(a, row, names_of(a, names)) for a, row in rows]
+    upcoming = [e for e in entries if e.appointment.ends_at > now]
+    upcoming.reverse()
+    past = [e for e in entries if e.appointment.ends_at <= now][:PAST_ON_CLIENT_PAGE]
+    return ClientCalendar(upcoming=upcoming, past=past, tasks=found_tasks, names=names, today=today())
+
+
+@dataclass
+class ClientInterpretations:
+    """The client page's interpretations section (service 15), loaded on demand."""
+
+    interpretations: list[InterpretationEvent]
+    names: dict[uuid.UUID, str]  # the interpreters with an account
+    interpreter_options: list[tuple[str, str]]  # for the form; empty when the form is not shown
+    modes: type[InterpretationMode] = InterpretationMode
+
+    @property
+    def interpretation_defaults(self) -> dict[str, Any]:
+        return interpretation_defaults(None)
+
+
+async def interpretations_for_client(
+    db: AsyncSession, client: Client, *, with_form: bool
+) -> ClientInterpretations:
+    """The client's interpretations in the client's own organisation, newest first; the interpreter
+    accounts for the form only when it is shown (with_form). The caller has checked the client is in scope."""
+    found = list(
         (
             await db.scalars(
                 select(InterpretationEvent)
@@ -1012,25 +1041,10 @@ async def for_client(db: AsyncSession, client: Client) -> ClientCalendar:
             )
         ).all()
     )
-    names = await staff_names(
-        db,
-        [s.staff_id for a, _row in rows for s in a.staff]
-        + [t.assignee_id for t in tasks]
-        + [e.interpreter_id for e in interpretations],
-    )
-    now = utcnow()
-    entries = [ClientAppointment(a, row, names_of(a, names)) for a, row in rows]
-    upcoming = [e for e in entries if e.appointment.ends_at > now]
-    upcoming.reverse()
-    past = [e for e in entries if e.appointment.ends_at <= now][:PAST_ON_CLIENT_PAGE]
-    return ClientCalendar(
-        upcoming=upcoming,
-        past=past,
-        tasks=tasks,
-        interpretations=interpretations,
-        names=names,
-        interpreter_options=interpreter_options(await interpreter_choices(db)),
-        today=today(),
+    return ClientInterpretations(
+        interpretations=found,
+        names=await staff_names(db, [e.interpreter_id for e in found]),
+        interpreter_options=interpreter_options(await interpreter_choices(db)) if with_form else [],
     )
 
 

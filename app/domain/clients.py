@@ -41,6 +41,33 @@ from app.i18n import _
 
 PAGE_SIZE = 20
 MAX_LANGUAGES = 5
+# The client page's sections loaded on demand, in page order (app/routes/officer/client_sections.py
+# defines them): a link into one opens the page with it (page_url).
+ON_DEMAND_SECTIONS = (
+    "messages",
+    "interpretations",
+    "cooperation",
+    "compensation",
+    "benefits",
+    "guidance-plan",
+    "guidance-visits",
+    "family",
+    "consents",
+    "notifications",
+    "retention",
+    "health",
+)
+
+
+def page_url(client_id: uuid.UUID | str, section: str | None = None, anchor: str | None = None) -> str:
+    """The client page; with a section, scrolled to it (or to an anchor inside it), and a section loaded
+    on demand comes open (?open= names only the section: no personal data in the address)."""
+    url = f"/officer/clients/{client_id}"
+    if section in ON_DEMAND_SECTIONS:
+        url = f"{url}?open={section}"
+    target = anchor or section
+    return f"{url}#{target}" if target else url
+
 
 # Basic-data fields an officer edits; the audit log names the ones that changed.
 BASIC_FIELDS = (
@@ -491,22 +518,27 @@ async def add_health_information(
     )
 
 
-async def officers(db: AsyncSession, organisation_id: uuid.UUID) -> list[Staff]:
-    """Active integration officers of an organisation: who can be responsible for a client."""
-    return list(
-        (
-            await db.scalars(
-                select(Staff)
-                .join(StaffRole, StaffRole.staff_id == Staff.id)
-                .where(
-                    Staff.organisation_id == organisation_id,
-                    Staff.active.is_(True),
-                    StaffRole.role == Role.INTEGRATION_OFFICER,
-                )
-                .order_by(Staff.full_name)
-            )
-        ).all()
+@dataclass(frozen=True)
+class OfficerName:
+    """An officer as a choice of the responsible officer: no roles or organisation loaded."""
+
+    id: uuid.UUID
+    full_name: str
+
+
+async def officers(db: AsyncSession, organisation_id: uuid.UUID) -> list[OfficerName]:
+    """Active integration officers of an organisation (id and name): who can be responsible for a client."""
+    rows = await db.execute(
+        select(Staff.id, Staff.full_name)
+        .join(StaffRole, StaffRole.staff_id == Staff.id)
+        .where(
+            Staff.organisation_id == organisation_id,
+            Staff.active.is_(True),
+            StaffRole.role == Role.INTEGRATION_OFFICER,
+        )
+        .order_by(Staff.full_name)
     )
+    return [OfficerName(row.id, row.full_name) for row in rows]
 
 
 async def set_responsible(

@@ -131,7 +131,7 @@ class MyAppointments:
 
 async def listing(db: AsyncSession, client: Client) -> MyAppointments:
     """Upcoming (soonest first) and past (latest first) appointments of the client's organisation."""
-    found = await appointments.for_client(db, client)
+    found = await appointments.for_client(db, client, tasks=False)
     now = utcnow()
     return MyAppointments(
         upcoming=[_entry(e.appointment, e.answer, e.staff, client, now) for e in found.upcoming],

@@ -25,6 +25,7 @@ from app.db.contracts import Contract
 from app.db.organisation import Role, Staff, StaffRole
 from app.db.plan import ClientTransfer, IntegrationPlan, PlanService, PlanServiceStatus, PlanStatus
 from app.domain import compensation, contracts, rules
+from app.domain.clients import page_url as client_page_url
 from app.domain.policy import Actor, Permission
 
 
@@ -394,7 +395,7 @@ async def _compensation_unclaimed(
             officer_id=u.responsible_officer_id,
             due=rules.claim_deadline_of_year(u.year),
             overdue=rules.is_overdue(rules.claim_deadline_of_year(u.year), on),
-            link=f"/officer/clients/{u.client_id}#compensation",
+            link=client_page_url(u.client_id, "compensation"),
             count=u.costs,
         )
         for u in found

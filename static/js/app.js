@@ -103,6 +103,27 @@
     box.focus();
   });
 
-  document.addEventListener("DOMContentLoaded", () => { wirePasskeys(document); focusErrors(document); });
-  document.addEventListener("htmx:afterSettle", (e) => { wirePasskeys(document); focusErrors(e.target); });
+  // The client page's sections loaded on demand: busy while loading (screen readers wait for the content),
+  // and a link to a closed section (#family) opens it, which loads it.
+  function isSectionBody(elt) { return elt instanceof Element && elt.classList.contains("section-body"); }
+  document.addEventListener("htmx:beforeRequest", (e) => { if (isSectionBody(e.target)) e.target.setAttribute("aria-busy", "true"); });
+  document.addEventListener("htmx:afterRequest", (e) => { if (isSectionBody(e.target)) e.target.removeAttribute("aria-busy"); });
+  function openLinkedSection() {
+    const target = location.hash.length > 1 ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null;
+    if (target instanceof HTMLDetailsElement && target.classList.contains("on-demand")) target.open = true;
+  }
+  window.addEventListener("hashchange", openLinkedSection);
+  // Back from a section's form (a boosted redirect to ?open=<name>#<name> loses the #): to the section.
+  function focusOpenedSection() {
+    const name = new URLSearchParams(location.search).get("open");
+    const summary = name ? document.querySelector(`details.on-demand[open][id="${CSS.escape(name)}"] > summary`) : null;
+    if (summary && !document.querySelector("#error-summary, #conflict")) summary.focus();
+  }
+
+  document.addEventListener("DOMContentLoaded", () => { wirePasskeys(document); focusErrors(document); openLinkedSection(); });
+  document.addEventListener("htmx:afterSettle", (e) => {
+    wirePasskeys(document);
+    focusErrors(e.target);
+    if (e.target === document.body) { openLinkedSection(); focusOpenedSection(); }  // a boosted page swap
+  });
 })();

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page, expect
 
 from app.db.organisation import Organisation, Role
 from tests.browser.conftest import PageProblems, wait_for_htmx
@@ -72,6 +72,15 @@ def test_back_office_pages_meet_wcag_21_aa(
     for url in ("/officer/", "/officer/profile", f"/officer/clients/{record.id}", "/officer/clients/new"):
         page.goto(url)
         found[url] = violations(page)
+
+    # The client page with every section opened (each loaded by htmx into its <details>).
+    page.goto(f"/officer/clients/{record.id}")
+    for details in page.locator("details.on-demand").all():
+        details.locator("summary").click()
+    expect(page.locator("details.on-demand .section-body[aria-busy]")).to_have_count(0)
+    expect(page.locator("details#retention .section-body")).to_contain_text("Holds for pending matters")
+    wait_for_htmx(page)
+    found["client page, every section open"] = violations(page)
 
     page.goto("/officer/clients")
     page.locator("#q").fill("hadd")

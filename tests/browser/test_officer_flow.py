@@ -232,3 +232,51 @@ def test_keyboard_order_on_sign_in(page: Page) -> None:
     expect(page.locator("#main")).to_be_focused()
     page.keyboard.press("Tab")
     expect(page.locator("#email")).to_be_focused()
+
+
+def test_client_page_sections_load_when_opened_by_keyboard_and_their_forms_bring_the_officer_back(
+    page: Page, factory: Factory
+) -> None:
+    staff = officer(factory)
+    client = factory.client(staff.organisation, first_names="Hodan", last_name="Ali")
+    sign_in_with_password(page, staff)
+    page.goto(f"/officer/clients/{client.id}")
+    consents = page.locator("details#consents")
+    body = consents.locator(".section-body")
+    # Closed: the heading is there (in the summary), the content is not loaded yet.
+    expect(page.get_by_role("heading", level=2, name="Consents")).to_have_count(1)
+    expect(body).not_to_contain_text("No consents recorded.")
+
+    # The keyboard opens it: htmx loads the section into the live region, which is busy meanwhile.
+    consents.locator("summary").focus()
+    page.keyboard.press("Enter")
+    expect(body).to_contain_text("No consents recorded.")
+    expect(body).not_to_have_attribute("aria-busy", "true")
+    expect(body).to_have_attribute("aria-live", "polite")
+    wait_for_htmx(page)
+
+    # A form inside the loaded section: saved, the page comes back with the section open and updated.
+    body.locator("#purpose").select_option("guidance_records")
+    body.locator("#given-yes").check()
+    body.get_by_role("button", name="Record").click()
+    expect(page).to_have_url(re.compile(r"\?open=consents(#consents)?$"))
+    expect(page.locator("details#consents")).to_have_attribute("open", "")
+    expect(page.locator("details#consents > summary")).to_be_focused()  # where the officer was
+    expect(page.locator("details#consents .section-body")).to_contain_text("Given")
+
+    # A link to a closed section opens (and loads) it.
+    page.locator("nav.tabs").get_by_role("link", name="Family").click()
+    expect(page.locator("details#family .section-body")).to_contain_text("No family members recorded.")
+
+    # Every section open: still no horizontal overflow at 360 px, left to right or right to left.
+    for layout in ("ltr", "rtl"):
+        page.set_viewport_size({"width": 360, "height": 800})
+        page.goto(f"/officer/clients/{client.id}")
+        page.evaluate(f"document.documentElement.dir = '{layout}'")
+        for details in page.locator("details.on-demand").all():
+            details.locator("summary").click()
+        expect(page.locator("details.on-demand .section-body[aria-busy]")).to_have_count(0)
+        wait_for_htmx(page)
+        expect(page.locator("details#retention .section-body")).to_contain_text("Holds for pending matters")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360, f"the client page with every section open is {width} px wide ({layout})"

@@ -195,7 +195,7 @@ from app.domain.translations import content_hash
 from app.routes.api_v1 import bearer_guard
 from app.settings import Settings
 from app.web import client_guard, staff_guard
-from tests.conftest import PASSWORD, csrf_token, post, sign_in
+from tests.conftest import PASSWORD, client_section, csrf_token, post, sign_in
 
 # --- the policy as the issue states it ------------------------------------------------------------
 
@@ -2586,13 +2586,91 @@ MATRIX: list[Case] = [
         creates=("client",),
     ),
     # A client by id.
-    Case(  # with the client's initial guidance plan: whoever may read the client reads it (the county too)
+    Case(
         "GET",
         "/officer/clients/{client_id:uuid}",
         Permission.CLIENT_READ,
         404,
         200,
-        reveals=lambda t: (t.client_display, t.guidance_task_description),
+        reveals=_client_shown,
+    ),
+    # The client page's sections loaded on demand (client_sections.py): the page's permission and client
+    # scope; a section the role does not see of its own organisation's client is not found either.
+    Case(
+        "GET",
+        "/officer/clients/{client_id:uuid}/sections/messages",
+        Permission.CLIENT_READ,
+        404,
+        200,
+        reveals=lambda t: (t.thread_subject,),
+        own_answers={Role.MANAGER: 404, Role.COUNTY_TEAM_MEMBER: 404},  # the messaging permission
+    ),
+    Case(
+        "GET", "/officer/clients/{client_id:uuid}/sections/interpretations", Permission.CLIENT_READ, 404, 200
+    ),
+    Case(
+        "GET",
+        "/officer/clients/{client_id:uuid}/sections/cooperation",
+        Permission.CLIENT_READ,
+        404,
+        200,
+        reveals=lambda t: (t.county_note,),  # A: shared with the organisation; the county wrote it
+    ),
+    Case(
+        "GET",
+        "/officer/clients/{client_id:uuid}/sections/compensation",
+        Permission.CLIENT_READ,
+        404,
+        200,
+        reveals=lambda t: (t.invoice_reference,),
+        own_answers={Role.COUNTY_TEAM_MEMBER: 404},  # costs are the responsible organisation's
+    ),
+    Case("GET", "/officer/clients/{client_id:uuid}/sections/benefits", Permission.CLIENT_READ, 404, 200),
+    Case(  # the client's initial guidance plan: whoever may read the client reads it (the county too)
+        "GET",
+        "/officer/clients/{client_id:uuid}/sections/guidance-plan",
+        Permission.CLIENT_READ,
+        404,
+        200,
+        reveals=lambda t: (t.guidance_task_description,),
+    ),
+    Case(
+        "GET",
+        "/officer/clients/{client_id:uuid}/sections/guidance-visits",
+        Permission.CLIENT_READ,
+        404,
+        200,
+        reveals=lambda t: (t.visit_note,),
+        own_answers={Role.COUNTY_TEAM_MEMBER: 404},  # guidance records stay with the organisation
+    ),
+    Case("GET", "/officer/clients/{client_id:uuid}/sections/family", Permission.CLIENT_READ, 404, 200),
+    Case("GET", "/officer/clients/{client_id:uuid}/sections/consents", Permission.CLIENT_READ, 404, 200),
+    Case(
+        "GET",
+        "/officer/clients/{client_id:uuid}/sections/notifications",
+        Permission.CLIENT_READ,
+        404,
+        200,
+        own_answers={Role.COUNTY_TEAM_MEMBER: 404},  # as /deliveries
+    ),
+    Case(
+        "GET",
+        "/officer/clients/{client_id:uuid}/sections/retention",
+        Permission.CLIENT_READ,
+        404,
+        200,
+        reveals=lambda t: (t.hold_reason,),
+        own_answers={Role.COUNTY_TEAM_MEMBER: 404},
+    ),
+    Case(
+        "GET",
+        "/officer/clients/{client_id:uuid}/sections/health",
+        Permission.CLIENT_READ,
+        404,
+        200,
+        reveals=lambda t: ("Oma terveystieto A",),
+        # Health data: the responsible organisation's integration officers, or a health grant.
+        own_answers={Role.MANAGER: 404, Role.COUNTY_TEAM_MEMBER: 404},
     ),
     Case(
         "GET",
@@ -7318,6 +7396,7 @@ def test_county_team_member_sees_a_client_only_while_granted_and_health_only_by_
     assert "Vieraskuntalainen, Birgitta" in page.text
     assert 'id="health"' not in page.text
     assert "Salainen terveystieto B" not in page.text
+    assert client_section(client, b_client, "health").status_code == 404
     found = post(
         client, "/officer/clients/search", {"q": "Vieraskuntalainen"}, headers={"HX-Request": "true"}
     )
@@ -7341,8 +7420,9 @@ def test_county_team_member_sees_a_client_only_while_granted_and_health_only_by_
     db.commit()
     page = client.get(page_url)
     assert page.status_code == 200
-    assert 'id="health"' in page.text
-    assert "Salainen terveystieto B" in page.text
+    assert 'id="health"' in page.text and "Salainen terveystieto B" not in page.text  # loaded when opened
+    health = client_section(client, b_client, "health")
+    assert health.status_code == 200 and "Salainen terveystieto B" in health.text
     assert post(client, f"{page_url}/health", {"text": "x", "source": "y"}).status_code == 403
 
     # The grant ends: the very next request no longer finds the client, as if it never existed.
@@ -7356,6 +7436,7 @@ def test_county_team_member_sees_a_client_only_while_granted_and_health_only_by_
     unknown_url = f"/officer/clients/{uuid.uuid4()}"
     unknown = client.get(unknown_url)
     assert gone.status_code == 404
+    assert client_section(client, b_client, "health").status_code == 404
     assert gone.text == unknown.text.replace(unknown_url, page_url)  # the same page but for its own address
     assert "Birgitta" not in gone.text
     # The other grant (Bruno, basic) is untouched.

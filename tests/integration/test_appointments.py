@@ -36,7 +36,7 @@ from app.db.outbox import NotificationKind, OutboxMessage, OutboxStatus
 from app.domain import appointments
 from app.domain.forms import today
 from app.i18n import LOCAL_TIME
-from tests.conftest import post, sign_in
+from tests.conftest import client_section, post, sign_in
 
 # --- fixtures and helpers ----------------------------------------------------------------------------
 
@@ -887,8 +887,8 @@ def test_interpretations_are_recorded_and_listed_per_client(client, officer, fac
         ("ar", 50, appointment_id),
     ]
     assert all(e.client_id == amina.id and e.recorded_by_id == officer.id for e in events)
-    client_page = client.get(f"/officer/clients/{amina.id}")
-    section = client_page.text.split('id="interpretations"', 1)[1]
+    assert response.headers["location"] == f"/officer/clients/{amina.id}?open=interpretations#interpretations"
+    section = client_section(client, amina.id, "interpretations").text
     assert "Tulkki Ulkopuolinen" in section and interpreter.full_name in section and "50 minutes" in section
 
 

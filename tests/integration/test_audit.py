@@ -131,12 +131,13 @@ def test_concurrent_appends_keep_every_chain_intact(settings, engine, db):
 
 
 def test_a_pages_events_are_appended_together_in_one_chain(client, factory, db):
-    """The client page records a view event per section it shows, appended as one run of one chain."""
+    """The client page with a section open records view events for the page, the section and the
+    section's records (here the message threads), appended as one run of one chain."""
     _officer, record = make_history(client, factory, db)
     last = db.scalar(select(func.max(AuditEvent.id)))
-    client.get(f"/officer/clients/{record.id}")
+    assert client.get(f"/officer/clients/{record.id}?open=messages").status_code == 200
     page = db.scalars(select(AuditEvent).where(AuditEvent.id > last).order_by(AuditEvent.id)).all()
-    assert len(page) > 1 and {e.action for e in page} == {"view"}
+    assert len(page) == 3 and {e.action for e in page} == {"view"}
     assert {e.chain for e in page} == {page[0].chain}
     assert [e.seq for e in page] == list(range(page[0].seq, page[0].seq + len(page)))
     assert verify_chain(db).ok

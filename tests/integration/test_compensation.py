@@ -45,7 +45,7 @@ from app.db.organisation import Organisation, OrganisationType, Role, Staff
 from app.domain import worklist
 from app.domain.policy import Actor
 from app.settings import Settings
-from tests.conftest import Factory, post, sign_in
+from tests.conftest import Factory, client_section, post, sign_in
 
 T = TypeVar("T")
 D = date
@@ -163,23 +163,23 @@ def actor_of(staff: Staff, organisation: Organisation, *roles: Role) -> Actor:
 
 def test_the_client_page_shows_the_compensated_periods_with_their_last_days(client, world):
     sign_in(client, world.officer)
-    page = client.get(f"/officer/clients/{world.amina.id}", headers=EN)
+    page = client_section(client, world.amina.id, "compensation", headers=EN)
     assert page.status_code == 200
-    section = page.text.split('id="compensation"', 1)[1].split("</section>", 1)[0]
+    section = page.text
     assert "Calculated compensation" in section
     assert "Feb 28, 2027" in section  # two years from 1.3.2025, the last day
     assert "Feb 28, 2026" in section  # §63 social assistance, one year
     assert "Feb 28, 2035" in section  # §65 special costs, ten years
     assert f'href="/officer/compensation/clients/{world.amina.id}/costs/new"' in section
 
-    missing = client.get(f"/officer/clients/{world.hamid.id}", headers=EN).text
-    section = missing.split('id="compensation"', 1)[1].split("</section>", 1)[0]
+    missing = client_section(client, world.hamid.id, "compensation", headers=EN).text
+    section = missing
     calculated = section.split("Calculated compensation", 1)[1].split("</tr>", 1)[0]
     # missing data is never a "no"
     assert "Cannot tell: The date of the first municipality of residence is not recorded" in calculated
     assert "Not compensated" not in calculated
 
-    work = client.get(f"/officer/clients/{world.pavel.id}", headers=EN).text
+    work = client_section(client, world.pavel.id, "compensation", headers=EN).text
     assert "Not compensated: the permit is for work, study or an EU citizen." in work
 
 
@@ -203,8 +203,8 @@ def test_the_client_form_records_the_first_municipality_of_residence_and_an_unac
     db.expire_all()
     saved = db.get(Client, world.hamid.id)
     assert saved.first_residence_on == D(2025, 4, 1) and saved.unaccompanied_minor is True
-    page = client.get(f"/officer/clients/{world.hamid.id}", headers=EN).text
-    assert "Mar 31, 2027" in page.split('id="compensation"', 1)[1]
+    page = client_section(client, world.hamid.id, "compensation", headers=EN).text
+    assert "Mar 31, 2027" in page
 
 
 def test_a_quota_refugees_family_member_gets_three_years_through_the_family_link(client, world, factory, db):
@@ -213,14 +213,14 @@ def test_a_quota_refugees_family_member_gets_three_years_through_the_family_link
     joined = factory.client(world.home, first_names="Lina", last_name="Haddad", segment=2,
                             permit_type=PermitType.FAMILY, first_residence_on=D(2025, 3, 1))  # fmt: skip
     sign_in(client, world.officer)
-    before = client.get(f"/officer/clients/{joined.id}", headers=EN).text
+    before = client_section(client, joined.id, "compensation", headers=EN).text
     assert "record the family link to the person they joined" in before
     db.add_all([
         FamilyLink(client_id=father.id, related_client_id=joined.id, relation=FamilyRelation.SPOUSE),
         FamilyLink(client_id=joined.id, related_client_id=father.id, relation=FamilyRelation.SPOUSE),
     ])  # fmt: skip
     db.commit()
-    after = client.get(f"/officer/clients/{joined.id}", headers=EN).text
+    after = client_section(client, joined.id, "compensation", headers=EN).text
     assert "Quota refugee or a family member: three years" in after
     assert "Feb 29, 2028" in after
 
@@ -244,7 +244,7 @@ def test_an_officer_records_a_cost_and_it_is_audited(client, world, db):
     assert form.status_code == 200 and 'name="accounting_code"' in form.text
     response = post(client, f"/officer/compensation/clients/{world.amina.id}/costs", COST)
     assert response.status_code == 303
-    assert response.headers["location"] == f"/officer/clients/{world.amina.id}#compensation"
+    assert response.headers["location"] == f"/officer/clients/{world.amina.id}?open=compensation#compensation"
     cost = db.scalar(select(Cost).where(Cost.client_id == world.amina.id))
     assert cost is not None
     assert (cost.amount, cost.incurred_on, cost.category) == (
@@ -258,8 +258,8 @@ def test_an_officer_records_a_cost_and_it_is_audited(client, world, db):
     )
     assert event is not None and event.client_id == world.amina.id and "amount" in event.fields
     assert "1250" not in str(event.fields)  # names of fields only
-    page = client.get(f"/officer/clients/{world.amina.id}", headers=EN).text
-    section = page.split('id="compensation"', 1)[1].split("</section>", 1)[0]
+    page = client_section(client, world.amina.id, "compensation", headers=EN).text
+    section = page
     assert "€1,250.50" in section and "Outside the compensated period" not in section
     viewed = db.scalar(
         select(AuditEvent).where(AuditEvent.action == "view", AuditEvent.object_type == "cost")
@@ -278,7 +278,7 @@ def test_a_cost_outside_its_window_is_saved_with_a_warning(client, world, db):
     outside = {**COST, "category": "cost_social_assistance", "incurred_on": "2026-03-01"}
     assert post(client, f"/officer/compensation/clients/{world.amina.id}/costs", outside).status_code == 303
     assert db.scalar(select(Cost).where(Cost.client_id == world.amina.id)) is not None
-    page = client.get(f"/officer/clients/{world.amina.id}", headers=EN).text
+    page = client_section(client, world.amina.id, "compensation", headers=EN).text
     assert "Outside the compensated period" in page
     assert "The date is after the compensated period." in page
     listed = client.get("/officer/compensation", headers=EN).text
@@ -634,7 +634,12 @@ def test_the_worklist_warns_before_the_claim_deadline_of_a_year(client, world, s
     assert items(D(2027, 9, 1)) == []
     warned = items(D(2027, 9, 2))
     assert [(i.client_id, i.due, i.overdue, i.link) for i in warned] == [
-        (world.amina.id, D(2027, 12, 31), False, f"/officer/clients/{world.amina.id}#compensation")
+        (
+            world.amina.id,
+            D(2027, 12, 31),
+            False,
+            f"/officer/clients/{world.amina.id}?open=compensation#compensation",
+        )
     ]
     assert warned[0].section == "70" and cost.id
 
@@ -686,7 +691,7 @@ def test_reception_preparation_counts_eight_months_back_only_with_a_good_reason(
     assert prepare(client, db, claim_id).status_code == 303
     included = {line.amount for line in world.lines(claim_id) if line.cost_id}
     assert Decimal("800.00") in included and Decimal("900.00") not in included
-    page = client.get(f"/officer/clients/{family.id}", headers=EN).text
+    page = client_section(client, family.id, "compensation", headers=EN).text
     assert "The date is before the compensated period." in page
 
 
@@ -718,4 +723,5 @@ def test_county_staff_reading_a_client_see_no_costs(client, world, factory, db):
     page = client.get(f"/officer/clients/{world.amina.id}", headers=EN)
     assert page.status_code == 200
     assert 'id="compensation"' not in page.text and "€500.00" not in page.text
+    assert client_section(client, world.amina.id, "compensation").status_code == 404
     assert client.get(f"/officer/compensation/clients/{world.amina.id}/costs/new").status_code == 403

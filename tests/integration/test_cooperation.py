@@ -17,7 +17,7 @@ from app.db.client import ClientAccessGrant, Consent, ConsentPurpose, DataCatego
 from app.db.cooperation import CooperationStatus, CountyCooperation, CountyNote
 from app.db.organisation import OrganisationType, Role
 from app.domain.forms import today
-from tests.conftest import post, sign_in
+from tests.conftest import client_section, post, sign_in
 from tests.integration.test_me_plan import make_plan
 
 BORN = date(1984, 5, 17)
@@ -119,7 +119,7 @@ def accepted(client, scene: Scene, *members, share_health=False) -> CountyCooper
 @pytest.mark.parametrize("share_health", [False, True])
 def test_request_accept_take_part_and_end(client, scene, share_health):
     as_(client, scene.officer)
-    page = client.get(f"/officer/clients/{scene.person.id}")
+    page = client_section(client, scene.person.id, "cooperation")
     assert "Ask a wellbeing services county to take part" in page.text
     assert ask(client, scene, share_health=share_health).status_code == 303
     record = scene.cooperation()
@@ -151,15 +151,19 @@ def test_request_accept_take_part_and_end(client, scene, share_health):
     # The county member opens the client: basic data; health data only when the consent covers it.
     page = client.get(f"/officer/clients/{scene.person.id}")
     assert page.status_code == 200
-    assert "Warsame, Amina" in page.text and "In cooperation" in page.text
-    assert (HEALTH_TEXT in page.text) is share_health
+    assert "Warsame, Amina" in page.text
+    assert ('id="health"' in page.text) is share_health
+    health = client_section(client, scene.person.id, "health")
+    assert health.status_code == (200 if share_health else 404)
+    assert (HEALTH_TEXT in health.text) is share_health
     assert 'id="app-access"' not in page.text
     assert client.get(f"/officer/clients/{scene.person.id}/app-access").status_code == 404
-    assert "Add a note" in page.text
+    section = client_section(client, scene.person.id, "cooperation")
+    assert "In cooperation" in section.text and "Add a note" in section.text
 
     # The officer sees who is responsible in the county and how to reach them, and ends the cooperation.
     as_(client, scene.officer)
-    page = client.get(f"/officer/clients/{scene.person.id}")
+    page = client_section(client, scene.person.id, "cooperation")
     assert "In cooperation" in page.text and scene.sari.full_name in page.text and CONTACT in page.text
     ended = post(
         client,
@@ -199,7 +203,7 @@ def test_the_county_declines_with_a_reason_and_may_be_asked_again(client, scene)
     assert "Warsame" not in client.get("/officer/cooperation").text
 
     as_(client, scene.officer)
-    page = client.get(f"/officer/clients/{scene.person.id}")
+    page = client_section(client, scene.person.id, "cooperation")
     assert "Declined by the county" in page.text and "Ei kuulu alueemme palveluihin" in page.text
     assert ask(client, scene).status_code == 303  # a declined request is not open: ask again
     assert scene.cooperation().status == CooperationStatus.REQUESTED
@@ -214,7 +218,7 @@ def test_the_officer_withdraws_an_unanswered_request_and_the_county_can_no_longe
     )
     assert withdrawn.status_code == 303
     assert scene.cooperation().status == CooperationStatus.WITHDRAWN
-    assert "Request withdrawn" in client.get(f"/officer/clients/{scene.person.id}").text
+    assert "Request withdrawn" in client.get(withdrawn.headers["location"]).text  # the section, open
 
     as_(client, scene.sari)
     assert "Warsame" not in client.get("/officer/cooperation").text
@@ -292,7 +296,7 @@ def test_the_county_ends_the_cooperation_and_the_access_goes(client, scene):
     assert ended.status_code == 303
     assert client.get(f"/officer/clients/{scene.person.id}").status_code == 404
     as_(client, scene.officer)
-    page = client.get(f"/officer/clients/{scene.person.id}")
+    page = client_section(client, scene.person.id, "cooperation")
     assert "Cooperation ended" in page.text and "Asiakas muutti" in page.text
 
 
@@ -354,7 +358,7 @@ def test_county_staff_may_not_ask_and_managers_only_read(client, factory, scene)
     )
     manager = factory.staff(scene.home, Role.MANAGER)
     as_(client, manager)
-    page = client.get(f"/officer/clients/{scene.person.id}")
+    page = client_section(client, scene.person.id, "cooperation")
     assert "In cooperation" in page.text and "End the cooperation" not in page.text
     assert ask(client, scene).status_code == 403
 
@@ -379,15 +383,15 @@ def test_county_notes_are_seen_by_their_organisation_and_shared_ones_by_the_resp
     assert {n.organisation_id for n in saved} == {scene.county.id}
     assert next(n for n in saved if n.shared).plan_id == plan.id
 
-    page = client.get(f"/officer/clients/{scene.person.id}")  # the author's own organisation: both
+    page = client_section(client, scene.person.id, "cooperation")  # the author's own organisation: both
     assert "Vain alueen tieto" in page.text and "Yhteinen havainto" in page.text
     as_(client, scene.colleague)
-    page = client.get(f"/officer/clients/{scene.person.id}")
+    page = client_section(client, scene.person.id, "cooperation")
     assert "Vain alueen tieto" in page.text and "Yhteinen havainto" in page.text
 
     # The responsible organisation: the shared note only, on the client page and with the plan.
     as_(client, scene.officer)
-    page = client.get(f"/officer/clients/{scene.person.id}")
+    page = client_section(client, scene.person.id, "cooperation")
     assert "Yhteinen havainto" in page.text and "Vain alueen tieto" not in page.text
     fragment = client.get(
         f"/officer/clients/{scene.person.id}/county-notes?plan_id={plan.id}", headers={"HX-Request": "true"}
@@ -403,7 +407,7 @@ def test_county_notes_are_seen_by_their_organisation_and_shared_ones_by_the_resp
     assert ask(client, scene, county=scene.other_county).status_code == 303
     as_(client, scene.stranger)
     assert accept(client, scene.cooperation(scene.other_county), scene.stranger).status_code == 303
-    page = client.get(f"/officer/clients/{scene.person.id}")
+    page = client_section(client, scene.person.id, "cooperation")
     assert page.status_code == 200
     assert "Yhteinen havainto" not in page.text and "Vain alueen tieto" not in page.text
     everything = client.get(f"/officer/clients/{scene.person.id}/county-notes")
@@ -438,7 +442,7 @@ def test_a_county_member_without_a_cooperation_of_their_own_writes_no_notes(clie
     )
     db.commit()
     as_(client, scene.sari)
-    page = client.get(f"/officer/clients/{scene.person.id}")
+    page = client_section(client, scene.person.id, "cooperation")
     assert page.status_code == 200 and "Add a note" not in page.text
     assert note(client, scene, "Ei sallittu", shared=True).status_code == 403
     assert db.scalar(select(func.count()).select_from(CountyNote)) == 0
@@ -447,20 +451,20 @@ def test_a_county_member_without_a_cooperation_of_their_own_writes_no_notes(clie
 def test_a_withdrawn_consent_is_flagged_until_the_cooperation_ends(client, scene):
     record = accepted(client, scene)
     as_(client, scene.officer)
-    assert "has withdrawn their consent" not in client.get(f"/officer/clients/{scene.person.id}").text
+    assert "has withdrawn their consent" not in client_section(client, scene.person.id, "cooperation").text
     withdrawal = post(
         client,
         f"/officer/clients/{scene.person.id}/consents",
         {"purpose": "wellbeing_county_sharing", "given": "no", "decided_on": today().isoformat()},
     )
     assert withdrawal.status_code == 303
-    assert "has withdrawn their consent" in client.get(f"/officer/clients/{scene.person.id}").text
+    assert "has withdrawn their consent" in client_section(client, scene.person.id, "cooperation").text
     as_(client, scene.sari)
-    assert "has withdrawn their consent" in client.get(f"/officer/clients/{scene.person.id}").text
+    assert "has withdrawn their consent" in client_section(client, scene.person.id, "cooperation").text
     as_(client, scene.officer)
     post(
         client,
         f"/officer/clients/{scene.person.id}/cooperation/{record.id}/end",
         {"version": str(record.version), "end_reason": "Suostumus peruttu"},
     )
-    assert "has withdrawn their consent" not in client.get(f"/officer/clients/{scene.person.id}").text
+    assert "has withdrawn their consent" not in client_section(client, scene.person.id, "cooperation").text

@@ -27,7 +27,7 @@ from app.domain.forms import today
 from app.domain.guidance_plans import UPCOMING_DAYS, next_due, upcoming
 from app.domain.policy import Actor
 from app.settings import async_database_url
-from tests.conftest import post, sign_in
+from tests.conftest import client_section, post, sign_in
 from tests.integration.test_me_plan import make_plan
 from tests.integration.test_plans import attained, the_plan
 
@@ -169,8 +169,12 @@ def test_an_officer_starts_a_plan_and_the_client_page_shows_tasks_with_next_due_
     client, scene, db
 ):
     as_(client, scene.officer)
-    page = client.get(f"/officer/clients/{scene.parent.id}")
-    assert "Initial guidance" in page.text and "Start an initial guidance plan" in page.text
+    assert (
+        'id="guidance-plan-heading">Initial guidance</h2>'
+        in client.get(f"/officer/clients/{scene.parent.id}").text
+    )
+    page = client_section(client, scene.parent.id, "guidance-plan")
+    assert "Start an initial guidance plan" in page.text
     response = start(client, scene.parent)
     assert response.status_code == 303 and response.headers["location"].endswith("#guidance-plan")
     (plan,) = scene.plans()
@@ -197,7 +201,7 @@ def test_an_officer_starts_a_plan_and_the_client_page_shows_tasks_with_next_due_
     assert (housing.every_days, housing.taper_on, housing.taper_every_days) == (1, days(10), 7)
     assert tasks[GuidanceTaskKind.AUTHORITY_HELP].every_days is None
 
-    page = client.get(f"/officer/clients/{scene.parent.id}")
+    page = client_section(client, scene.parent.id, "guidance-plan")
     assert page.status_code == 200
     assert "Help with authorities" in page.text and DESCRIPTION in page.text
     assert "Overdue" in page.text and "1 task overdue" in page.text
@@ -290,13 +294,13 @@ def test_done_complete_recurring_and_no_longer_needed(client, scene, db):
         client, f"{url}/{weekly.id}/done", {"version": str(weekly.version), "done_on": days(-4).isoformat()}
     )
     assert response.status_code == 422 and "last done on" in response.text
-    page = client.get(f"/officer/clients/{scene.parent.id}")
+    page = client_section(client, scene.parent.id, "guidance-plan")
     assert "Done on" in page.text and "Every 7 days" in page.text
 
     assert post(client, f"{url}/{weekly.id}/not-needed", {"version": str(weekly.version)}).status_code == 303
     weekly = scene.task(weekly.id)
     assert weekly.completed_on == today() and next_due(weekly) is None
-    assert "No longer needed since" in client.get(f"/officer/clients/{scene.parent.id}").text
+    assert "No longer needed since" in client_section(client, scene.parent.id, "guidance-plan").text
     updates = [e for e in events(db, "guidance_task") if e.action == "update"]
     assert sorted(tuple(e.fields) for e in updates) == [
         ("completed_on",),
@@ -372,7 +376,7 @@ def test_the_officer_ends_the_plan_and_it_is_read_only(client, scene, db):
         and stored.completed_on is None
         and len(db.scalars(select(GuidanceTask)).all()) == 1
     )
-    page = client.get(f"/officer/clients/{scene.parent.id}")
+    page = client_section(client, scene.parent.id, "guidance-plan")
     assert "Ended guidance plans" in page.text and "No longer needed" in page.text
     assert f"{url}/{task.id}/done" not in page.text
     assert "Still open when the plan ended" in page.text and "Overdue" not in page.text
@@ -403,17 +407,22 @@ def test_ending_the_integration_plan_ends_the_guidance_plan(client, scene, db):
     assert ended.id == plan.id and ended.status == GuidancePlanStatus.ENDED
     assert ended.end_reason == GuidancePlanEndReason.INTEGRATION_PLAN_ENDED and ended.ends_on == days(-1)
     assert any(e.action == "update" and "end_reason" in e.fields for e in events(db, "guidance_plan"))
-    assert "The integration plan ended" in client.get(f"/officer/clients/{scene.parent.id}").text
+    assert "The integration plan ended" in client_section(client, scene.parent.id, "guidance-plan").text
 
 
 def test_a_lapsed_integration_plan_period_is_pointed_out(client, scene, db):
     integration = make_plan(db, scene.home, scene.officer, scene.parent)
     started(client, scene)
-    assert "The integration plan period ended" not in client.get(f"/officer/clients/{scene.parent.id}").text
+    assert (
+        "The integration plan period ended"
+        not in client_section(client, scene.parent.id, "guidance-plan").text
+    )
     integration = the_plan(db, integration.id)
     integration.starts_on, integration.ends_on = days(-400), days(-5)
     db.commit()
-    assert "The integration plan period ended" in client.get(f"/officer/clients/{scene.parent.id}").text
+    assert (
+        "The integration plan period ended" in client_section(client, scene.parent.id, "guidance-plan").text
+    )
 
 
 def test_ending_the_client_relationship_ends_the_plan_and_the_client_is_read_only(client, scene, db):
@@ -444,7 +453,7 @@ def test_ending_the_client_relationship_ends_the_plan_and_the_client_is_read_onl
         ).status_code
         == 403
     )
-    page = client.get(f"/officer/clients/{scene.parent.id}")
+    page = client_section(client, scene.parent.id, "guidance-plan")
     assert page.status_code == 200 and "The client relationship ended" in page.text
     assert "Start an initial guidance plan" not in page.text and "Mark done" not in page.text
 
@@ -485,8 +494,9 @@ def test_access_other_organisation_county_manager_and_interpreter(client, scene,
 
     # County staff with a grant read the plan on the client page but change nothing (403).
     as_(client, scene.county_member)
-    page = client.get(f"/officer/clients/{scene.parent.id}")
-    assert page.status_code == 200 and DESCRIPTION in page.text and "Initial guidance" in page.text
+    assert 'id="guidance-plan"' in client.get(f"/officer/clients/{scene.parent.id}").text
+    page = client_section(client, scene.parent.id, "guidance-plan")
+    assert page.status_code == 200 and DESCRIPTION in page.text
     assert "Mark done" not in page.text and "Add a task" not in page.text
     for url, data in writes:
         assert post(client, url, data).status_code == 403, url
@@ -496,10 +506,11 @@ def test_access_other_organisation_county_manager_and_interpreter(client, scene,
     for url, data in writes:
         assert post(client, url, data).status_code == 403, url
     assert client.get(f"/officer/clients/{scene.parent.id}").status_code == 403
+    assert client_section(client, scene.parent.id, "guidance-plan").status_code == 403
     assert client.get("/officer/guidance-plans").status_code == 403
     # Managers read, and see everyone's upcoming tasks, but change nothing.
     as_(client, scene.manager)
-    assert DESCRIPTION in client.get(f"/officer/clients/{scene.parent.id}").text
+    assert DESCRIPTION in client_section(client, scene.parent.id, "guidance-plan").text
     for url, data in writes:
         assert post(client, url, data).status_code == 403, url
     listing = client.get("/officer/guidance-plans")

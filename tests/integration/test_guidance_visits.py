@@ -40,7 +40,7 @@ from app.db.guidance import (
 from app.db.organisation import OrganisationType, Role
 from app.domain import retention, rules
 from app.domain.forms import today
-from tests.conftest import post, sign_in
+from tests.conftest import client_section, post, sign_in
 
 NOTE = "Asiakas kysyi asumistuesta; ohjattu Kelaan"
 
@@ -333,7 +333,7 @@ def test_a_withdrawn_consent_stops_new_visits_and_keeps_the_old_ones(client, sce
     assert changed.status_code == 409
     db.expire_all()
     assert kept.note == "Ensimmäinen käynti"
-    section = client.get(f"/officer/clients/{scene.amina.id}").text
+    section = client_section(client, scene.amina.id, "guidance-visits").text
     assert "withdrew their consent to keeping records" in section and "Ensimmäinen käynti" in section
     # The consent given again: new visits are kept again.
     scene.consent(scene.amina, given=True, at=datetime.now(UTC) + timedelta(seconds=1))
@@ -527,20 +527,20 @@ def test_the_client_page_lists_the_clients_identified_visits(client, scene, db):
     as_(client, scene.officer)
     visit_id_of(record(client, scene.housing, client_id=str(scene.amina.id), note="Asuntohakemus"))
     visit_id_of(record(client, scene.kela))  # anonymous: not on anyone's page
-    page = client.get(f"/officer/clients/{scene.amina.id}")
+    page = client_section(client, scene.amina.id, "guidance-visits")
     assert page.status_code == 200
-    section = page.text.split('id="guidance-visits"')[1].split("</section>")[0]
+    section = page.text
     assert "Housing" in section and "Asuntohakemus" in section and "Kela benefits" not in section
     assert f"/officer/guidance-visits/new?client_id={scene.amina.id}" in section
     assert "consented to keeping records" in section
     views = db.scalars(select(AuditEvent).where(AuditEvent.action == "view",
                                                 AuditEvent.object_type == "guidance_visit")).all()  # fmt: skip
     assert views and all(e.client_id == scene.amina.id for e in views)
-    omid = client.get(f"/officer/clients/{scene.omid.id}").text
+    omid = client_section(client, scene.omid.id, "guidance-visits").text
     assert "No guidance visits recorded for the client." in omid and "has not consented" in omid
     # The manager reads the client and the visits, without the link to record one.
     as_(client, scene.manager)
-    managed = client.get(f"/officer/clients/{scene.amina.id}").text
+    managed = client_section(client, scene.amina.id, "guidance-visits").text
     assert "Asuntohakemus" in managed and "guidance-visits/new" not in managed
     # County staff reading the client through a grant do not see the guidance records.
     db.add(ClientAccessGrant(client_id=scene.amina.id, staff_id=scene.county_member.id,
@@ -550,6 +550,7 @@ def test_the_client_page_lists_the_clients_identified_visits(client, scene, db):
     county = client.get(f"/officer/clients/{scene.amina.id}")
     assert county.status_code == 200 and "Asuntohakemus" not in county.text
     assert 'id="guidance-visits"' not in county.text
+    assert client_section(client, scene.amina.id, "guidance-visits").status_code == 404
 
 
 def test_an_ended_client_gets_no_new_identified_visits(client, scene, db):

@@ -44,7 +44,7 @@ from app.db.programme import ProgrammePeriod, ProgrammeService, ProgrammeService
 from app.domain import messaging
 from app.domain.translations import content_hash
 from app.settings import Settings
-from tests.conftest import post, sign_in
+from tests.conftest import client_section, post, sign_in
 
 T = TypeVar("T")
 
@@ -921,14 +921,16 @@ def test_a_manager_without_the_messaging_permission_gets_403(client, factory, mu
     assert client.get("/officer/translation-requests").status_code == 403
     page = client.get(f"/officer/clients/{person.id}")
     assert page.status_code == 200 and 'id="messages-heading"' not in page.text
+    assert client_section(client, person.id, "messages").status_code == 404
 
 
 def test_the_client_page_lists_the_threads(client, officer, person, db):
-    page = client.get(f"/officer/clients/{person.id}").text
-    assert 'id="messages-heading"' in page and "No messages with the client yet." in page
+    assert 'id="messages-heading"' in client.get(f"/officer/clients/{person.id}").text
+    page = client_section(client, person.id, "messages").text
+    assert "No messages with the client yet." in page
     assert f"/officer/clients/{person.id}/threads/new" in page
     thread_id = start_thread(client, person, subject="Kurssin alku")
-    page = client.get(f"/officer/clients/{person.id}").text
+    page = client_section(client, person.id, "messages").text
     assert f"/officer/messages/{thread_id}" in page and "Kurssin alku" in page
     assert client.get(f"/officer/clients/{person.id}/threads/new").status_code == 200
 

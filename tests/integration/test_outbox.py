@@ -72,6 +72,8 @@ T = TypeVar("T")
 FAST = WorkerOptions(base_delay=timedelta(seconds=60), poll_interval=0.1, send_timeout=10)
 STARTS = datetime(2031, 3, 14, 12, 0, tzinfo=UTC)  # 14:00 in Helsinki, a Friday
 
+HX = {"HX-Request": "true"}  # as htmx asks for a section of the client page when it is opened
+
 
 # --- local servers --------------------------------------------------------------------------------
 
@@ -871,8 +873,10 @@ def test_officers_see_each_notification_and_attempt_in_plain_words(client, scene
         created_at=today_at,
     )
     sign_in(client, officer)
-    page = html.unescape(client.get(f"/officer/clients/{person.id}?lang=en").text)
-    section = page[page.index('id="notifications"') :]
+    assert 'id="notifications"' in client.get(f"/officer/clients/{person.id}").text  # loaded when opened
+    section = html.unescape(
+        client.get(f"/officer/clients/{person.id}/sections/notifications?lang=en", headers=HX).text
+    )
     at = dates.format_time(today_at.astimezone(LOCAL_TIME), "short", locale="en")  # 2:02 PM
     retry = dates.format_time((today_at + timedelta(minutes=8)).astimezone(LOCAL_TIME), "short", locale="en")
     assert f"Delivered by push at {at}" in section
@@ -896,7 +900,7 @@ def test_notifications_are_paged_newest_first(client, scene, db):
         add_row(db, person, Channel.EMAIL, OutboxStatus.DELIVERED, (True, None), created_at=start + timedelta(minutes=i),
                 kind=NotificationKind.APPOINTMENT_BOOKED if i == 0 else NotificationKind.NEW_MESSAGE)  # fmt: skip
     sign_in(client, scene["officer"])
-    first = client.get(f"/officer/clients/{person.id}?lang=en").text
+    first = client.get(f"/officer/clients/{person.id}/sections/notifications?lang=en", headers=HX).text
     assert first.count("Delivered by e-mail") == 10 and "Appointment booked" not in first
     assert f"/officer/clients/{person.id}/deliveries?page=2" in first
     second = client.get(f"/officer/clients/{person.id}/deliveries?page=2", headers={"HX-Request": "true"})
@@ -921,7 +925,9 @@ def test_a_manager_sees_but_does_not_change_the_settings(client, scene, factory,
     manager = factory.staff(scene["organisation"], Role.MANAGER)
     sign_in(client, manager)
     page = client.get(f"/officer/clients/{scene['client'].id}?lang=en").text
-    assert 'id="notifications"' in page and "Change the notification settings" not in page
+    assert 'id="notifications"' in page
+    section = client.get(f"/officer/clients/{scene['client'].id}/sections/notifications", headers=HX).text
+    assert "How the client is notified" in section and "Change the notification settings" not in section
     assert client.get(f"/officer/clients/{scene['client'].id}/contact-preferences").status_code == 403
 
 

@@ -29,7 +29,7 @@ from app.db.outreach import (
 )
 from app.domain import identity_code
 from app.domain.forms import today
-from tests.conftest import post, sign_in
+from tests.conftest import client_section, post, sign_in
 from tests.integration.test_me_plan import make_plan
 
 AMINA = identity_code.make(date(1990, 4, 12), 123)
@@ -278,8 +278,8 @@ def test_a_person_who_is_already_a_client_is_linked_and_gets_the_benefit(client,
     amina_benefit = next(b for b in scene.benefits() if b.outreach_item_id == scene.item(AMINA).id)
     assert amina_benefit.client_id == person.id
     assert namesake.id not in {b.client_id for b in scene.benefits()}
-    page = client.get(f"/officer/clients/{person.id}").text
-    assert 'id="benefits"' in page and "Non-temporary social assistance" in page
+    assert 'id="benefits"' in client.get(f"/officer/clients/{person.id}").text
+    assert "Non-temporary social assistance" in client_section(client, person.id, "benefits").text
     # The import is audited by ids; the linked client's benefit change too, with field names only.
     events = list(
         scene.db.scalars(select(AuditEvent).where(AuditEvent.object_type.in_(["outreach_import", "benefit"])))
@@ -469,7 +469,7 @@ def test_the_person_becomes_a_client_without_retyping_and_the_benefits_move(clie
     assert scene.item(AMINA).client_id == created.id
     [benefit] = scene.benefits()
     assert benefit.client_id == created.id  # recorded once, now the client's
-    assert "Child home-care allowance" in client.get(f"/officer/clients/{created.id}").text
+    assert "Child home-care allowance" in client_section(client, created.id, "benefits").text
     # A second press changes nothing more.
     assert post(client, f"/officer/outreach/{item.id}/client", {"version": "2"}).status_code == 409
     assert scene.db.scalar(select(func.count()).select_from(Client)) == 1
@@ -606,7 +606,7 @@ def test_benefits_on_the_client_page_add_edit_end_and_stale(client, scene):
     duplicate = post(client, f"/officer/clients/{person.id}/benefits",
                      {"type": "unemployment_benefit", "status": "receiving", "starts_on": "2025-03-01"})  # fmt: skip
     assert duplicate.status_code == 409
-    page = client.get(f"/officer/clients/{person.id}").text
+    page = client_section(client, person.id, "benefits").text
     assert "Unemployment benefit" in page and "Participation binds the client" in page
 
     edit_page = client.get(f"/officer/clients/{person.id}/benefits/{benefit.id}/edit")

@@ -709,7 +709,7 @@ async def record_client_interpretation(
     if not parsed.errors:
         try:
             await appointments.record_interpretation(db_session, actor, client, None, parsed)
-            return Redirect(f"/officer/clients/{client.id}#interpretations", status_code=303)
+            return Redirect(clients.page_url(client.id, "interpretations"), status_code=303)
         except appointments.AppointmentError as problem:
             parsed.errors.update(problem.errors)
     return Template(

@@ -6,10 +6,11 @@ Search terms and form input travel in POST bodies, never in URLs (which end up i
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Router, get, post
 from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import QueryParameter
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy import or_, select
@@ -22,7 +23,6 @@ from app.db.client import (
     ConsentPurpose,
     EndReason,
     FamilyRelation,
-    HealthInformation,
     KnownHow,
     LanguageLevel,
     PermitType,
@@ -32,20 +32,11 @@ from app.domain import appointments as client_calendar
 from app.domain import (
     assessments,
     audit,
-    benefits,
     clients,
-    compensation,
-    cooperation,
-    deliveries,
-    family_overview,
-    guidance_plans,
-    guidance_visits,
     identity_code,
     plans,
-    retention,
     rules,
 )
-from app.domain import messaging as message_threads
 from app.domain.audit import Action
 from app.domain.forms import FormErrors, as_input, choice, date_field, text, today
 from app.domain.policy import (
@@ -53,11 +44,11 @@ from app.domain.policy import (
     Permission,
     is_responsible,
     load_client,
-    may_read_health,
     may_write_client,
     may_write_health,
 )
 from app.i18n import _
+from app.routes.officer import client_sections
 from app.web import requires, staff_guard
 
 CHOICES = {
@@ -75,6 +66,10 @@ async def _form(request: HTMXRequest) -> tuple[dict[str, Any], list[tuple[str, s
     data = {k: form.get(k) for k in form}
     rows = list(zip(form.getall("language", []), form.getall("language_level", []), strict=False))
     return data, [(str(a), str(b)) for a, b in rows]
+
+
+# What the client page shows itself (its audit event names these); the rest are client_sections.
+PAGE_SECTIONS = ("basic", "languages", "assessments", "plans", "appointments", "tasks")
 
 
 def _form_values(client: Client) -> dict[str, Any]:
@@ -180,46 +175,32 @@ async def create_client(request: HTMXRequest, db_session: AsyncSession, actor: A
 
 
 @get("/clients/{client_id:uuid}", guards=[requires(Permission.CLIENT_READ)])
-async def client_page(db_session: AsyncSession, actor: Actor, client_id: uuid.UUID) -> Template:
+async def client_page(
+    db_session: AsyncSession,
+    actor: Actor,
+    client_id: uuid.UUID,
+    open_section: Annotated[str | None, QueryParameter(name="open")] = None,
+) -> Template:
+    """What an officer needs at a glance; the other sections load when opened (client_sections.py), or
+    come open with the page when ?open= names one (without JavaScript, and after a section's form)."""
     client = await clients.load_for_edit(db_session, actor, client_id)
     if client is None:
         raise NotFoundException
-    sections = ["basic", "languages", "family", "consents", "assessments", "plans", "appointments", "tasks"]
-    health = None
-    if await may_read_health(db_session, actor, client):
-        health = (
-            await db_session.scalars(
-                select(HealthInformation)
-                .where(HealthInformation.client_id == client.id)
-                .order_by(HealthInformation.created_at)
-            )
-        ).all()
-        sections.append("health")
+    may_write = may_write_client(actor, client)
+    sections = await client_sections.visible_sections(db_session, actor, client)
+    opened = next((s for s in sections if s.name == open_section), None)
     context = {
-        "client": client,
-        "actor": actor,
-        "family": await clients.family(db_session, actor, client),
-        "consents": await clients.consents(db_session, client),
-        "health": health,
-        "may_write": may_write_client(actor, client),
-        "may_write_health": may_write_health(actor, client),
-        "today": today().isoformat(),
+        **client_sections.base_context(actor, client),
+        "sections": sections,
+        "open_section": opened.name if opened else None,
+        "may_export": is_responsible(actor, client),
         "deletion_due": rules.deletion_due(client.ended_on) if client.ended_on else None,
         "assessments": await assessments.for_client(db_session, client),
         "plans": await plans.for_client(db_session, client),
-        "overviews": await family_overview.for_client(db_session, client),
         "calendar": await client_calendar.for_client(db_session, client),
         "officers": await clients.officers(db_session, client.organisation_id),
         "plan_deadline": rules.plan_deadline(client.first_permit_date) if client.first_permit_date else None,
-        "transfer_targets": await plans.transfer_targets(db_session, actor),
-        "threads": await message_threads.client_section(db_session, actor, client),
-        "deliveries": await deliveries.client_section(db_session, actor, client),
-        "cooperation": await cooperation.client_section(db_session, actor, client),
-        "compensation": await compensation.client_section(db_session, actor, client),
-        "retention": await retention.client_section(db_session, actor, client),
-        "benefits": await benefits.client_section(db_session, actor, client),
-        "guidance_plan": await guidance_plans.client_section(db_session, actor, client),
-        "guidance_visits": await guidance_visits.client_section(db_session, actor, client),
+        "transfer_targets": await plans.transfer_targets(db_session, actor) if may_write else [],
         **CHOICES,
     }
     await audit.record(
@@ -229,8 +210,10 @@ async def client_page(db_session: AsyncSession, actor: Actor, client_id: uuid.UU
         client_id=client.id,
         object_type="client",
         object_id=client.id,
-        fields=sections,
+        fields=list(PAGE_SECTIONS),
     )
+    if opened is not None:
+        context.update(await client_sections.load(db_session, actor, client, opened))
     await db_session.commit()
     return Template("officer/clients/detail.html", context=context)
 
@@ -381,7 +364,7 @@ async def add_family(
     if errors or relation is None or related is None:
         return _section_page("family_form", client, form, errors, 422)
     await clients.add_family_link(db_session, actor, client, related, relation)
-    return Redirect(f"/officer/clients/{client.id}#family", status_code=303)
+    return Redirect(clients.page_url(client.id, "family"), status_code=303)
 
 
 @post("/clients/{client_id:uuid}/family/{related_id:uuid}/delete", guards=[requires(Permission.CLIENT_WRITE)])
@@ -392,7 +375,7 @@ async def remove_family(
     related = await _writable(db_session, actor, related_id)
     if not await clients.remove_family_link(db_session, actor, client, related):
         raise NotFoundException
-    return Redirect(f"/officer/clients/{client.id}#family", status_code=303)
+    return Redirect(clients.page_url(client.id, "family"), status_code=303)
 
 
 @post("/clients/{client_id:uuid}/consents", guards=[requires(Permission.CLIENT_WRITE)])
@@ -412,7 +395,7 @@ async def add_consent(
     await clients.record_consent(
         db_session, actor, client, purpose, given == "yes", decided_on, text(form, "note", 1000)
     )
-    return Redirect(f"/officer/clients/{client.id}#consents", status_code=303)
+    return Redirect(clients.page_url(client.id, "consents"), status_code=303)
 
 
 @post("/clients/{client_id:uuid}/health", guards=[requires(Permission.HEALTH_WRITE)])
@@ -433,7 +416,7 @@ async def add_health(
     if errors or not body or not source:
         return _section_page("health_form", client, form, errors, 422)
     await clients.add_health_information(db_session, actor, client, body, source)
-    return Redirect(f"/officer/clients/{client.id}#health", status_code=303)
+    return Redirect(clients.page_url(client.id, "health"), status_code=303)
 
 
 @get("/clients/{client_id:uuid}/access-history", guards=[requires(Permission.CLIENT_ACCESS_HISTORY)])
@@ -477,5 +460,6 @@ router = Router(
         add_consent,
         add_health,
         access_history,
+        *client_sections.route_handlers,
     ],
 )

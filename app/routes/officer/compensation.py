@@ -22,6 +22,7 @@ from app.db.client import Client
 from app.db.costs import ClaimStatus, CompensationClaim, Cost, CostCategory
 from app.domain import audit, compensation, rules
 from app.domain.audit import Action
+from app.domain.clients import page_url as client_page_url
 from app.domain.compensation import Frozen, StaleEdit, Step, Taken
 from app.domain.forms import FormErrors, today
 from app.domain.policy import Actor, Permission, load_client
@@ -81,7 +82,7 @@ def _version(data: dict[str, Any]) -> int:
 
 
 def _client_url(client_id: uuid.UUID | None) -> str:
-    return f"/officer/clients/{client_id}#compensation" if client_id else "/officer/compensation"
+    return client_page_url(client_id, "compensation") if client_id else "/officer/compensation"
 
 
 # --- the organisation's costs ---------------------------------------------------------------------

@@ -25,6 +25,7 @@ from app.db.client import Client, ClientStatus
 from app.db.cooperation import CountyCooperation, CountyNoteTopic
 from app.domain import audit, cooperation
 from app.domain.audit import Action
+from app.domain.clients import page_url as client_page_url
 from app.domain.cooperation import AlreadyOpen, StaleCooperation
 from app.domain.forms import FormErrors, today
 from app.domain.policy import Actor, Permission, load_client, may_write_client
@@ -37,7 +38,7 @@ READ = [requires(Permission.CLIENT_READ)]
 
 
 def _client_url(client_id: uuid.UUID) -> str:
-    return f"/officer/clients/{client_id}#cooperation"
+    return client_page_url(client_id, "cooperation")
 
 
 def _version(data: dict[str, Any]) -> int:

@@ -16,6 +16,7 @@ from app.db.client import Client
 from app.db.outbox import ContactPreference
 from app.domain import audit, deliveries
 from app.domain.audit import Action
+from app.domain.clients import page_url as client_page_url
 from app.domain.forms import FormErrors
 from app.domain.policy import Actor, Permission, load_client, may_write_client
 from app.i18n import _
@@ -106,7 +107,7 @@ async def save_preferences(
             )
         )
         return _form_page(client, actor, {**form, "version": saved["version"]}, errors, 409, conflict=saved)
-    return Redirect(f"/officer/clients/{client.id}#notifications", status_code=303)
+    return Redirect(client_page_url(client.id, "notifications"), status_code=303)
 
 
 router = Router(

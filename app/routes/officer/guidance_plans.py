@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.client import Client
 from app.db.guidance import GuidancePlan, GuidanceTask, GuidanceTaskKind
 from app.domain import guidance_plans
+from app.domain.clients import page_url as client_page_url
 from app.domain.forms import FormErrors, today
 from app.domain.guidance_plans import AlreadyActive, Closed, StaleGuidance
 from app.domain.policy import Actor, Permission, load_client, may_write_client
@@ -33,7 +34,7 @@ LIST = [requires(Permission.WORKLIST, Permission.TEAM_WORKLIST)]
 
 
 def _client_url(client_id: uuid.UUID) -> str:
-    return f"/officer/clients/{client_id}#guidance-plan"
+    return client_page_url(client_id, "guidance-plan")
 
 
 def _version(data: dict[str, Any]) -> int:

@@ -484,7 +484,7 @@ async def delete_visit(
             db_session, actor, visit, notice=guidance_visits.stale_visit_message(), status=409
         )
     if client_id is not None:
-        return Redirect(f"/officer/clients/{client_id}#guidance-visits", status_code=303)
+        return Redirect(client_register.page_url(client_id, "guidance-visits"), status_code=303)
     return Redirect("/officer/guidance-visits", status_code=303)
 
 

@@ -45,6 +45,7 @@ from app.db.outreach import (
     OutreachStatus,
 )
 from app.domain import benefits, outreach, outreach_imports
+from app.domain.clients import page_url as client_page_url
 from app.domain.forms import FormErrors, date_field, today
 from app.domain.outreach_imports import MAX_IMPORT_BYTES, AlreadyImported, HasErrors, Parsed
 from app.domain.policy import Actor, Permission, load_client, may_write_client
@@ -648,7 +649,7 @@ async def add_client_benefit(
     client = await _writable_client(db_session, actor, client_id)
     data = await form_of(request)
     parsed = benefits.read_form(data)
-    back = f"/officer/clients/{client.id}#benefits"
+    back = client_page_url(client.id, "benefits")
     action = f"/officer/clients/{client.id}/benefits"
     if parsed.errors:
         return _benefit_page(
@@ -681,7 +682,7 @@ async def edit_client_benefit_page(
 ) -> Template:
     client, benefit = await _client_benefit(db_session, actor, client_id, benefit_id)
     return _benefit_page(
-        actor, back=f"/officer/clients/{client.id}#benefits", title=_client_title(client), benefit=benefit,
+        actor, back=client_page_url(client.id, "benefits"), title=_client_title(client), benefit=benefit,
         action=f"/officer/clients/{client.id}/benefits/{benefit.id}", form=benefits.as_form(benefit),
         end_action=f"/officer/clients/{client.id}/benefits/{benefit.id}/end",
     )  # fmt: skip
@@ -693,7 +694,7 @@ async def save_client_benefit(
 ) -> Template | Redirect:
     client, benefit = await _client_benefit(db_session, actor, client_id, benefit_id)
     data = await form_of(request)
-    back = f"/officer/clients/{client.id}#benefits"
+    back = client_page_url(client.id, "benefits")
     action = f"/officer/clients/{client.id}/benefits/{benefit.id}"
     end_action = f"{action}/end"
     parsed = benefits.read_form(data)
@@ -726,7 +727,7 @@ async def end_client_benefit(
 ) -> Template | Redirect:
     client, benefit = await _client_benefit(db_session, actor, client_id, benefit_id)
     data = await form_of(request)
-    back = f"/officer/clients/{client.id}#benefits"
+    back = client_page_url(client.id, "benefits")
     action = f"/officer/clients/{client.id}/benefits/{benefit.id}"
     errors = FormErrors()
     ends_on = date_field(data, "end_ends_on", errors, required=True, not_future=False)

@@ -71,7 +71,7 @@ async def _again(
 
 
 def _back(client: Client) -> Redirect:
-    return Redirect(f"/officer/clients/{client.id}#retention", status_code=303)
+    return Redirect(clients.page_url(client.id, "retention"), status_code=303)
 
 
 @post("/clients/{client_id:uuid}/holds", guards=HOLDERS)
