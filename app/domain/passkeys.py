@@ -167,3 +167,9 @@ async def authenticate(db: AsyncSession, settings: Settings, credential: dict[st
     passkey.sign_count = verified.new_sign_count
     passkey.last_used_at = utcnow()
     return passkey
+
+
+async def remove_all(db: AsyncSession, staff_id: uuid.UUID) -> int:
+    """Every passkey of the person (a lost or stolen device, on an administrator's reset); how many."""
+    result = await db.execute(delete(Passkey).where(Passkey.staff_id == staff_id))
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -9,7 +9,8 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from app.db.auth import StaffSession, StaffTotp
+from app.db.audit import AuditEvent
+from app.db.auth import Passkey, StaffSession, StaffTotp
 from app.db.organisation import Role
 from app.main import create_app
 from tests.conftest import BASE_URL, PASSWORD, AppTestClient, post, sign_in
@@ -140,14 +141,25 @@ def test_the_secret_is_stored_encrypted_and_removing_the_app_needs_the_password(
     assert db.scalars(select(StaffTotp)).first() is None
 
 
-def test_an_administrators_reset_removes_the_app(client, factory, officer, db, settings):
+def test_an_administrators_reset_removes_the_app_and_the_passkeys_when_chosen(
+    client, factory, officer, db, settings
+):
     with AppTestClient(create_app(settings), base_url=BASE_URL) as own:
         sign_in(own, officer)
         set_up_app(own)
+        assert register(own, SoftAuthenticator(origin=BASE_URL, rp_id="testserver.local")).status_code == 201
     admin = factory.staff(db.get(type(officer), officer.id).organisation, Role.ADMINISTRATOR)
     sign_in(client, admin)
-    assert post(client, f"/officer/admin/staff/{officer.id}/reset-password").status_code == 200
+    reset = f"/officer/admin/staff/{officer.id}/reset-password"
+    assert post(client, reset).status_code == 200
     assert db.scalars(select(StaffTotp)).first() is None
+    assert db.scalars(select(Passkey)).first() is not None, "passkeys stay unless the administrator chooses"
+    assert post(client, reset, {"remove_passkeys": "on"}).status_code == 200
+    assert db.scalars(select(Passkey)).first() is None
+    fields = db.scalars(
+        select(AuditEvent.fields).where(AuditEvent.object_type == "staff", AuditEvent.actor_id == admin.id)
+    ).all()
+    assert sorted(sorted(f) for f in fields) == [["passkeys", "password"], ["password", "totp"]]
 
 
 def test_a_passkey_is_the_second_factor_too(browser, officer, db):

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.db.organisation import Organisation, OrganisationType, Role, Staff
-from app.domain import audit, auth, totp
+from app.domain import audit, auth, passkeys, totp
 from app.domain import staff as staff_service
 from app.domain.audit import Action
 from app.domain.forms import FormErrors, choice, email_field, text
@@ -210,8 +210,11 @@ async def deactivate_staff(db_session: AsyncSession, actor: Actor, staff_id: uui
 
 @post("/admin/staff/{staff_id:uuid}/reset-password")
 async def reset_password(
-    db_session: AsyncSession, actor: Actor, settings: Settings, staff_id: uuid.UUID
+    request: HTMXRequest, db_session: AsyncSession, actor: Actor, settings: Settings, staff_id: uuid.UUID
 ) -> Template:
+    """A new one-time password; every session ends and the authenticator app is removed (a lost phone is the
+    usual reason), and the passkeys too when the administrator chooses so (a lost or stolen device)."""
+    form = await request.form()
     person = await _person(db_session, actor, staff_id)
     password = staff_service.generate_password()
     person.password_hash = auth.hash_password(settings, password)
@@ -219,15 +222,13 @@ async def reset_password(
     person.active = True
     person.deactivated_at = None
     await auth.end_all_sessions(db_session, person.id)
-    # A lost phone is the usual reason: the authenticator app is set up again after the new password.
-    app_removed = await totp.remove(db_session, person.id)
+    fields = ["password"]
+    if await totp.remove(db_session, person.id):
+        fields.append("totp")
+    if form.get("remove_passkeys") == "on" and await passkeys.remove_all(db_session, person.id):
+        fields.append("passkeys")
     await audit.record(
-        db_session,
-        Action.UPDATE,
-        actor=actor,
-        object_type="staff",
-        object_id=person.id,
-        fields=["password", "totp"] if app_removed else ["password"],
+        db_session, Action.UPDATE, actor=actor, object_type="staff", object_id=person.id, fields=fields
     )
     return Template(
         "officer/admin/staff_created.html", context={"person": person, "password": password, "actor": actor}
