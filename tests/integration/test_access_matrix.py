@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import difflib
 import hashlib
 import io
 import re
@@ -6129,7 +6130,18 @@ def check_refused(
                 echoed = echoed.replace(str(asked), str(aimed))
         seen = (response.status_code, response.headers.get("location"), response.text)
         if (probe.status_code, probe.headers.get("location"), echoed) != seen:
-            problems.append(f"answers differently for an unknown id ({probe.status_code}): existence leaks")
+            # What differed, so that a failure explains itself (a static file edited during the run changes
+            # the pages' asset versions, for one).
+            diff = "".join(
+                difflib.unified_diff(
+                    response.text.splitlines(True), echoed.splitlines(True), "aimed", "unknown", n=1
+                )
+            )
+            problems.append(
+                f"answers differently for an unknown id ({probe.status_code}): existence leaks; aimed "
+                f"{response.status_code} {response.headers.get('location')}, unknown {probe.status_code} "
+                f"{probe.headers.get('location')}\n{diff[:2000]}"
+            )
     return problems, after
 
 
