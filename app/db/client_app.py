@@ -55,6 +55,11 @@ class ClientSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+    # What the session list calls the phone ("Android", "iPhone"): from the browser's description, no versions.
+    device: Mapped[str | None] = mapped_column(String(40))
+    # When the client last confirmed with a passkey in this session: changing passkeys or ending other
+    # sessions needs a recent one (ASVS 7.5.1, 7.5.2).
+    confirmed_at: Mapped[datetime | None]
 
 
 class ClientWebAuthnChallenge(Base):
