@@ -206,8 +206,9 @@ class Factory:
         self.db.commit()
         return record
 
-    def client_session(self, record: Client) -> str:
-        """A signed-in migrant-app session for the client (what a passkey sign-in creates); the token."""
+    def client_session(self, record: Client, device: str | None = None, confirmed: bool = True) -> str:
+        """A signed-in migrant-app session for the client (what a passkey sign-in creates, which counts as
+        a fresh confirmation unless `confirmed` is False); the token."""
         token = secrets.token_urlsafe(32)
         now = datetime.now(UTC)
         self.db.add(
@@ -217,6 +218,8 @@ class Factory:
                 created_at=now,
                 last_seen_at=now,
                 expires_at=now + timedelta(days=self.settings.client_session_days),
+                device=device,
+                confirmed_at=now if confirmed else None,
             )
         )
         self.db.commit()

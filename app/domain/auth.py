@@ -21,6 +21,7 @@ from zxcvbn import zxcvbn
 
 from app.db.auth import SignInFailure, StaffSession
 from app.db.base import utcnow
+from app.db.client_app import ClientSession
 from app.db.organisation import Staff
 from app.domain.policy import Actor
 from app.i18n import gettext
@@ -177,7 +178,7 @@ async def end_all_sessions(db: AsyncSession, staff_id: uuid.UUID) -> None:
     await db.execute(delete(StaffSession).where(StaffSession.staff_id == staff_id))
 
 
-def session_ref(settings: Settings, session: StaffSession) -> str:
+def session_ref(settings: Settings, session: StaffSession | ClientSession) -> str:
     """A session's name in pages and forms: keyed, so that not even the token's hash leaves the server."""
     return hmac.new(
         settings.secret_key.encode(), f"session:{session.token_hash}".encode(), hashlib.sha256

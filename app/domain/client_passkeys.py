@@ -3,7 +3,9 @@
 - Enrolment: an open invitation → a discoverable passkey (resident key and user verification required)
   → the invitation is used up and the phone is signed in.
 - Sign-in: a discoverable credential, user verification required.
-- More passkeys: registered while signed in.
+- More passkeys: registered while signed in, after the client has confirmed with a passkey they have.
+- Confirmation: a fresh assertion with one of the client's own passkeys on a signed-in phone, before
+  passkeys change or other sessions end (client_auth.confirmed_recently).
 - Plan approval: a fresh assertion, even on a signed-in phone, whose challenge is
   SHA-256(bytes.fromhex(version.content_hash) + nonce) with a fresh random nonce. The signed assertion
   is stored with the passkey's public key, so anyone can later check that this client approved exactly
@@ -64,7 +66,7 @@ from app.domain.translations import content_hash
 from app.settings import Settings
 
 RP_NAME = "Kotopolku"
-ENROL, REGISTER, SIGN_IN, APPROVE_PLAN = "enrol", "register", "sign_in", "approve_plan"
+ENROL, REGISTER, SIGN_IN, APPROVE_PLAN, CONFIRM = "enrol", "register", "sign_in", "approve_plan", "confirm"
 MAX_PASSKEYS = 10
 
 
@@ -147,6 +149,11 @@ def user_name(client: Client) -> str:
 
 def device_name(user_agent: str | None) -> str:
     """A neutral name for a new passkey from the browser's description (no version numbers)."""
+    return device_of(user_agent) or "Passkey"
+
+
+def device_of(user_agent: str | None) -> str | None:
+    """The kind of device a browser's description names ("Android", "iPhone"), or None."""
     ua = (user_agent or "").lower()
     for needle, name in (
         ("iphone", "iPhone"),
@@ -159,7 +166,7 @@ def device_name(user_agent: str | None) -> str:
     ):
         if needle in ua:
             return name
-    return "Passkey"
+    return None
 
 
 async def passkeys_of(db: AsyncSession, client_id: uuid.UUID) -> list[ClientPasskey]:
@@ -380,6 +387,39 @@ async def authenticate(db: AsyncSession, settings: Settings, credential: dict[st
     return await _verify_assertion(db, settings, credential, claimed.challenge, None)
 
 
+def _own_assertion_options(settings: Settings, keys: list[ClientPasskey], challenge: bytes) -> str:
+    """An assertion request that only this client's own passkeys can answer."""
+    options = generate_authentication_options(
+        rp_id=settings.rp_id,
+        challenge=challenge,
+        allow_credentials=[PublicKeyCredentialDescriptor(id=k.credential_id, transports=None) for k in keys],
+        user_verification=UserVerificationRequirement.REQUIRED,
+    )
+    return str(options_to_json(options))
+
+
+# --- confirming it is them, on a signed-in phone ----------------------------------------------------
+
+
+async def confirmation_options(db: AsyncSession, settings: Settings, client: Client) -> str:
+    """Before adding or removing a passkey or ending other sessions (ASVS 7.5.1, 7.5.2): a fresh assertion
+    with one of the client's own passkeys, so that a phone left signed in is not enough."""
+    keys = await passkeys_of(db, client.id)
+    if not keys:
+        raise PasskeyError("no passkeys")
+    challenge = await _store_challenge(db, CONFIRM, secrets.token_bytes(32), client_id=client.id)
+    return _own_assertion_options(settings, keys, challenge)
+
+
+async def confirm(
+    db: AsyncSession, settings: Settings, client: Client, credential: dict[str, Any]
+) -> ClientPasskey:
+    claimed = await _claim(db, credential, CONFIRM)
+    if claimed.client_id != client.id:
+        raise PasskeyError("challenge belongs to someone else")
+    return await _verify_assertion(db, settings, credential, claimed.challenge, client.id)
+
+
 # --- approving a plan version ----------------------------------------------------------------------
 
 
@@ -461,13 +501,7 @@ async def approval_options(
     await _store_challenge(
         db, APPROVE_PLAN, challenge, client_id=client.id, plan_version_id=pending.version.id, nonce=nonce
     )
-    options = generate_authentication_options(
-        rp_id=settings.rp_id,
-        challenge=challenge,
-        allow_credentials=[PublicKeyCredentialDescriptor(id=k.credential_id, transports=None) for k in keys],
-        user_verification=UserVerificationRequirement.REQUIRED,
-    )
-    return str(options_to_json(options))
+    return _own_assertion_options(settings, keys, challenge)
 
 
 async def approve(

@@ -10,10 +10,10 @@ from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.db.client import Client
-from app.db.client_app import ClientInvitation, ClientPasskey
+from app.db.client_app import ClientInvitation, ClientPasskey, ClientSession
 from app.db.organisation import Role, Staff
 from app.db.plan import (
     ApprovalMethod,
@@ -160,6 +160,19 @@ def test_enrol_sign_out_sign_in_and_approve_the_plan_on_a_phone(
     checked(mobile)
     mobile.locator("[data-passkey-sign-in] button[data-passkey-options]").click()
     expect(mobile).to_have_url(re.compile(r"/me/$"))
+
+    # Settings list this phone; once the sign-in's confirmation has lapsed, changing passkeys first asks
+    # for the passkey again (ASVS 7.5.1).
+    factory.db.execute(update(ClientSession).values(confirmed_at=None))
+    factory.db.commit()
+    mobile.goto("/me/settings")
+    expect(mobile.locator("#signed-in li")).to_have_count(1)
+    expect(mobile.locator("[data-passkey-register]")).to_have_count(0)
+    checked(mobile)
+    mobile.locator("#confirm [data-passkey-sign-in] button[data-passkey-options]").click()
+    expect(mobile.locator("#security p.notice[role=status]")).to_be_visible()
+    expect(mobile.locator("[data-passkey-register] button[data-passkey-options]")).to_be_visible()
+    checked(mobile)
 
     # Approve the presented version with a fresh assertion.
     mobile.goto("/me/plan/approve")

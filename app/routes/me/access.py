@@ -48,7 +48,7 @@ def _not_valid() -> str:
     )
 
 
-async def _limit(request: Request[Any, Any, Any], db: AsyncSession, settings: Settings) -> str | None:
+async def limit_attempts(request: Request[Any, Any, Any], db: AsyncSession, settings: Settings) -> str | None:
     """Per-address limit on failed attempts (codes, links and passkeys alike); 429 when exceeded."""
     _account, address_key = auth.limiter_keys(settings, None, client_address(request))
     if wait := await auth.retry_after(db, settings, None, address_key):
@@ -56,7 +56,9 @@ async def _limit(request: Request[Any, Any, Any], db: AsyncSession, settings: Se
     return address_key
 
 
-async def _failed(db: AsyncSession, settings: Settings, address_key: str | None, what: str) -> None:
+async def record_failed_attempt(
+    db: AsyncSession, settings: Settings, address_key: str | None, what: str
+) -> None:
     await auth.record_failure(db, settings, None, address_key)
     await audit.record(db, Action.SIGN_IN_FAILED, actor_kind="anonymous", fields=[what])
     await db.commit()
@@ -83,7 +85,7 @@ async def sign_in_page(request: Request[Any, Any, Any], db_session: AsyncSession
 async def passkey_options(
     request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
 ) -> Response[Any]:
-    await _limit(request, db_session, settings)
+    await limit_attempts(request, db_session, settings)
     options = await client_passkeys.authentication_options(db_session, settings)
     return Response(content=json.loads(options))
 
@@ -92,7 +94,7 @@ async def passkey_options(
 async def passkey_sign_in(
     request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
 ) -> Response[Any]:
-    address_key = await _limit(request, db_session, settings)
+    address_key = await limit_attempts(request, db_session, settings)
     try:
         credential = json.loads(await request.body())
         passkey = await client_passkeys.authenticate(db_session, settings, credential)
@@ -100,7 +102,7 @@ async def passkey_sign_in(
         if client is None or client.status.value != "active":
             raise client_passkeys.PasskeyError("inactive")
     except (client_passkeys.PasskeyError, ValueError, TypeError, AttributeError):
-        await _failed(db_session, settings, address_key, "passkey")
+        await record_failed_attempt(db_session, settings, address_key, "passkey")
         return Response({"error": _("The passkey was not accepted. Try again.")}, status_code=401)
     return await _signed_in(request, db_session, settings, client, "passkey")
 
@@ -110,7 +112,8 @@ async def _signed_in(
 ) -> Response[Any]:
     # Rotation: whatever session the phone carried ends, and a fresh token is issued.
     await client_auth.end_session(db, client_token(request))
-    token = await client_auth.start_session(db, settings, client)
+    device = client_passkeys.device_of(request.headers.get("user-agent"))
+    token = await client_auth.start_session(db, settings, client, device)
     await audit.record(
         db, Action.SIGN_IN, actor_kind="client", actor_id=client.id, client_id=client.id, fields=[method]
     )
@@ -161,12 +164,12 @@ async def enter_code(
 ) -> Template | Redirect:
     form = await form_of(request)
     typed = str(form.get("code") or "")[:40]
-    address_key = await _limit(request, db_session, settings)
+    address_key = await limit_attempts(request, db_session, settings)
     if not typed.strip():
         return _sign_in_page(422, {"code": typed}, FormErrors(code=_("Enter the invitation code.")))
     invitation = await invitations.by_code(db_session, settings, typed)
     if invitation is None:
-        await _failed(db_session, settings, address_key, "invitation_code")
+        await record_failed_attempt(db_session, settings, address_key, "invitation_code")
         return _sign_in_page(422, {"code": typed}, FormErrors(code=_not_valid()))
     return _with_ticket(settings, invitation)
 
@@ -175,10 +178,10 @@ async def enter_code(
 async def join(
     request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings, token: str
 ) -> Template | Redirect:
-    address_key = await _limit(request, db_session, settings)
+    address_key = await limit_attempts(request, db_session, settings)
     invitation = await invitations.by_token(db_session, token)
     if invitation is None:
-        await _failed(db_session, settings, address_key, "invitation_link")
+        await record_failed_attempt(db_session, settings, address_key, "invitation_link")
         return _sign_in_page(404, {}, FormErrors(code=_not_valid()))
     return _with_ticket(settings, invitation)
 
@@ -269,7 +272,7 @@ async def enrol_options(
 async def enrol(
     request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
 ) -> Response[Any]:
-    address_key = await _limit(request, db_session, settings)
+    address_key = await limit_attempts(request, db_session, settings)
     invitation_id = invitations.read_enrol_ticket(
         settings, request.cookies.get(session_cookie_name(settings, invitations.ENROL_COOKIE))
     )
@@ -282,7 +285,7 @@ async def enrol(
             db_session, settings, invitation_id, body["credential"], name
         )
     except (client_passkeys.PasskeyError, ValueError, TypeError, KeyError, AttributeError):
-        await _failed(db_session, settings, address_key, "enrolment")
+        await record_failed_attempt(db_session, settings, address_key, "enrolment")
         return Response({"error": _("The passkey could not be created. Try again.")}, status_code=400)
     response = await _signed_in(request, db_session, settings, client, "enrolment")
     response.set_cookie(clear_session_cookie(settings, invitations.ENROL_COOKIE))
