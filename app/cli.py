@@ -11,7 +11,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TextIO, TypeVar
 
 import click
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -123,28 +123,51 @@ def demo(if_empty: bool) -> None:
 
 
 @main.command("audit-verify")
-def audit_verify() -> None:
-    """Verify the audit log's hash chain; exit 1 and name the first broken row if it is broken."""
-    from app.domain.audit import ChainReport, verify_chain
+@click.option(
+    "--checkpoints", type=click.File("r", encoding="utf-8", errors="replace"), default=None,
+    help="A log export holding the worker's 'audit checkpoint' lines (from the log system SYSLOG_URL "
+         "names); each must still match the database. '-' reads standard input.",
+)  # fmt: skip
+def audit_verify(checkpoints: TextIO | None) -> None:
+    """Verify the audit log's hash chain, and with --checkpoints the chains against the heads a separate
+    log recorded; exit 1 and name the first broken row or checkpoint."""
+    from app.domain.audit import ChainReport, CheckpointReport, verify_chain, verify_checkpoints
 
-    async def runner() -> ChainReport:
+    def verify(session: Session) -> tuple[ChainReport, CheckpointReport | None]:
+        chain = verify_chain(session)
+        return chain, verify_checkpoints(session, checkpoints) if checkpoints is not None else None
+
+    async def runner() -> tuple[ChainReport, CheckpointReport | None]:
         # The application's own (async) driver: production installs have no blocking PostgreSQL driver.
         engine = make_engine(get_settings(), pool_size=1, max_overflow=0)
         try:
             async with engine.connect() as conn:
-                return await conn.run_sync(lambda sync_conn: verify_chain(Session(bind=sync_conn)))
+                return await conn.run_sync(lambda sync_conn: verify(Session(bind=sync_conn)))
         finally:
             await engine.dispose()
 
-    report = asyncio.run(runner())
-    if report.ok:
-        click.echo(f"Audit chain intact: {report.checked} events.")
+    report, against_log = asyncio.run(runner())
+    if not report.ok:
+        where = f"event {report.broken_event_id}" if report.broken_event_id else "the end"
+        click.echo(
+            f"Audit chain {report.chain} broken at {where} (position {report.seq}): {report.problem}.",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(f"Audit chain intact: {report.checked} events.")
+    if against_log is None:
         return
-    where = f"event {report.broken_event_id}" if report.broken_event_id else "the end"
-    click.echo(
-        f"Audit chain {report.chain} broken at {where} (position {report.seq}): {report.problem}.", err=True
-    )
-    sys.exit(1)
+    if not against_log.ok:
+        click.echo(
+            f"Audit chain {against_log.chain} does not match the log at position {against_log.seq}: "
+            f"{against_log.problem} (the chain was rewritten or cut after the checkpoint was logged).",
+            err=True,
+        )
+        sys.exit(1)
+    if against_log.checked == 0:
+        click.echo("No audit checkpoints found in the log given.", err=True)
+        sys.exit(1)
+    click.echo(f"Checkpoints from the log match: {against_log.checked}.")
 
 
 @main.command()
@@ -307,8 +330,11 @@ def worker(once: bool, batch_size: int, concurrency: int, lease_seconds: int) ->
     from datetime import timedelta
 
     from app.jobs.worker import Worker, WorkerOptions
+    from app.logs import quiet_libraries, ship_logs, stop_shipping
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_libraries()
+    shipping = ship_logs(get_settings())  # also to a separate log system when SYSLOG_URL names one
     options = WorkerOptions(
         batch_size=batch_size, concurrency=concurrency, lease=timedelta(seconds=lease_seconds)
     )
@@ -325,7 +351,10 @@ def worker(once: bool, batch_size: int, concurrency: int, lease_seconds: int) ->
                 loop.add_signal_handler(sig, stop.set)
             await outbox_worker.run(stop)
 
-    asyncio.run(runner())
+    try:
+        asyncio.run(runner())
+    finally:
+        stop_shipping(shipping)
 
 
 @main.command()

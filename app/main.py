@@ -28,7 +28,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.template.config import TemplateConfig
 from markupsafe import Markup
 
-from app import i18n
+from app import i18n, logs
 from app.assets import static_url
 from app.db.engine import make_engine
 from app.domain import pwa
@@ -230,6 +230,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # POST /officer/clients/{id}/health through unchecked). /health, /static and /api/v1 opt out per
         # route with opt={"exclude_from_csrf": True}; test_security.py tries every unsafe route.
     )
+    logs.quiet_libraries()
     return Litestar(
         route_handlers=[
             health.health,
@@ -294,8 +295,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "settings": Provide(provide_settings),
         },
         state=State({"settings": settings, "alchemy": alchemy}),
-        # The outbox worker runs next to the web server unless RUN_WORKER=0 (Settings() keeps it off).
-        lifespan=[in_process_worker] if settings.run_worker else [],
+        # The outbox worker runs next to the web server unless RUN_WORKER=0 (Settings() keeps it off); logs
+        # also go to a separate log system when SYSLOG_URL names one (app/logs.py).
+        lifespan=[
+            *([logs.shipped_while_serving] if settings.syslog_url else []),
+            *([in_process_worker] if settings.run_worker else []),
+        ],
         openapi_config=OpenAPIConfig(
             title="Kotopolku", version="1", path="/schema", components=[api_v1.OPENAPI_COMPONENTS]
         ),

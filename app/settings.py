@@ -153,6 +153,9 @@ class Settings:
     # Contract attachments (service 11): stored outside the web root (never under static/), at most this big.
     attachments_dir: Path = VAR_DIR / "attachments"
     attachment_max_bytes: int = 10 * 1024 * 1024
+    # Logs also to a separate log system (app/logs.py): tls://host:6514, tcp://host:514 or udp://host:514.
+    syslog_url: str | None = None
+    syslog_ca_file: str | None = None  # the collector's CA for tls:// (default: the system's CAs)
 
     @property
     def async_database_url(self) -> str:
@@ -213,7 +216,7 @@ class Settings:
             kwargs["public_feedback_per_address"] = int(value)
         for name in ("smtp_host", "smtp_username", "smtp_password", "mail_from", "vapid_subject", "sms_backend",
                      "sms_gateway_url", "sms_gateway_token", "machine_translation_url",
-                     "machine_translation_key"):  # fmt: skip
+                     "machine_translation_key", "syslog_url", "syslog_ca_file"):  # fmt: skip
             if value := env.get(name.upper()):
                 kwargs[name] = value
         if value := env.get("SMTP_PORT"):

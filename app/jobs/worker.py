@@ -65,6 +65,7 @@ from app.db.outbox import (
     OutboxStatus,
     PushSubscription,
 )
+from app.domain import audit
 from app.domain.outbox import after_quiet_hours
 from app.jobs import daily
 from app.jobs.channels import (
@@ -269,7 +270,11 @@ class Worker:
         log.info("outbox worker %s stopped", self.id)
 
     async def _daily_jobs(self) -> None:
+        """The hourly check: the audit chains' heads to the log (kept off the host with SYSLOG_URL), then
+        the daily jobs that are due."""
         try:
+            async with self.sessions() as db:
+                await audit.log_checkpoints(db)
             await daily.run_due(self.sessions, utcnow())
         except Exception as exc:  # the database is away, say: the next hourly check tries again
             log.warning("daily jobs: check failed (%s)", type(exc).__name__)
