@@ -212,7 +212,7 @@ async def end_sessions(
 async def _password_alone(db: AsyncSession, signed_in: SignedIn) -> bool:
     """A session started with the password alone, of a person who has a second factor: it may add no way in.
     (Since the second step is asked of everyone with a factor, only a session started before their first
-    factor was set up elsewhere can be one; those are ended when it is, see _first_factor_added.)"""
+    factor was set up elsewhere can be one; those are ended when it is, see _factor_added.)"""
     return signed_in.session.method == "password" and (await auth.second_steps(db, signed_in.staff.id)).any
 
 
