@@ -199,7 +199,7 @@ async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: 
         raise NotAuthorizedException
     connection.state["signed_in"] = signed_in
     method = signed_in.session.method
-    if method == "pending-totp":  # the password was right; the code from the app is still to come
+    if method == auth.PENDING:  # the password was right; the second step is still to come
         raise GoFirst(SECOND_STEP)
     if not connection.scope["path"].startswith(OWN_PROFILE):
         if signed_in.staff.password_must_change and method.startswith("password"):

@@ -44,12 +44,16 @@ class SoftAuthenticator:
     def _flags(self) -> int:
         return UP | (UV if self.user_verified else 0)
 
-    def create(self, options: dict[str, Any]) -> dict[str, Any]:
-        self.user_handle = unb64url(options["user"]["id"])
+    def cose_public_key(self) -> bytes:
+        """The public key as a registration stores it (COSE, ES256): for a passkey put in the database."""
         numbers = self.key.public_key().public_numbers()
-        cose_key = cbor2.dumps(
+        return cbor2.dumps(
             {1: 2, 3: -7, -1: 1, -2: numbers.x.to_bytes(32, "big"), -3: numbers.y.to_bytes(32, "big")}
         )
+
+    def create(self, options: dict[str, Any]) -> dict[str, Any]:
+        self.user_handle = unb64url(options["user"]["id"])
+        cose_key = self.cose_public_key()
         attested = bytes(16) + struct.pack(">H", len(self.credential_id)) + self.credential_id + cose_key
         auth_data = (
             hashlib.sha256(self.rp_id.encode()).digest() + bytes([self._flags() | AT]) + struct.pack(">I", 0)

@@ -21,8 +21,9 @@ class StaffSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
-    # How the session was started: "passkey", "password", "password+totp" or "password+passkey" (a second
-    # factor added in a password session), or "pending-totp" (the password is right, the code not yet given).
+    # How the session was started: "passkey", "password" (a person with no second factor), "password+totp",
+    # "password+passkey" or "password+recovery" (the second step, or a first factor set up in a password
+    # session), or "pending-totp" (the password is right, the second step not yet taken: any of them).
     method: Mapped[str] = mapped_column(String(20))
 
 
@@ -36,6 +37,17 @@ class StaffTotp(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     confirmed_at: Mapped[datetime | None]  # set when the first code from the app is accepted
     last_step: Mapped[int | None]  # the time step of the last accepted code: each code works once
+
+
+class StaffRecoveryCode(UUIDPrimaryKey, Base):
+    """One of an officer's single-use recovery codes (app.domain.recovery_codes): only its keyed hash."""
+
+    __tablename__ = "staff_recovery_code"
+
+    staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)  # HMAC-SHA256 with SECRET_KEY, hex
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]  # set once, atomically, when the code is used to sign in
 
 
 class Passkey(UUIDPrimaryKey, Base):
@@ -57,7 +69,7 @@ class WebAuthnChallenge(Base):
     __tablename__ = "webauthn_challenge"
 
     challenge: Mapped[str] = mapped_column(String(128), primary_key=True)  # base64url
-    purpose: Mapped[str] = mapped_column(String(20))  # "register" or "sign_in"
+    purpose: Mapped[str] = mapped_column(String(20))  # "register", "sign_in" or "second_step"
     staff_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
     expires_at: Mapped[datetime] = mapped_column(index=True)
 

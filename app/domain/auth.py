@@ -14,12 +14,12 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from zxcvbn import zxcvbn
 
-from app.db.auth import SignInFailure, StaffSession
+from app.db.auth import Passkey, SignInFailure, StaffRecoveryCode, StaffSession, StaffTotp
 from app.db.base import utcnow
 from app.db.client_app import ClientSession
 from app.db.organisation import Staff
@@ -101,7 +101,39 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-PENDING_LIFETIME = timedelta(minutes=5)  # from a right password to the code from the app
+PENDING_LIFETIME = timedelta(minutes=5)  # from a right password to the second step
+PENDING = "pending-totp"  # the session's method while the second step is to come (any of them, not only TOTP)
+
+
+@dataclass(frozen=True)
+class SecondSteps:
+    """What the person can give after the password: the app's code, a passkey, unused recovery codes."""
+
+    app: bool
+    passkey: bool
+    recovery_codes: int
+
+    @property
+    def any(self) -> bool:
+        return self.app or self.passkey or self.recovery_codes > 0
+
+    @property
+    def factor(self) -> bool:
+        """An app or a passkey: what recovery codes are the back-up of."""
+        return self.app or self.passkey
+
+
+async def second_steps(db: AsyncSession, staff_id: uuid.UUID) -> SecondSteps:
+    """Once a person has any of these, a password alone is never enough to sign in (ASVS 6.3.2)."""
+    app = exists().where(StaffTotp.staff_id == staff_id, StaffTotp.confirmed_at.is_not(None))
+    passkey = exists().where(Passkey.staff_id == staff_id)
+    codes = (
+        select(func.count())
+        .where(StaffRecoveryCode.staff_id == staff_id, StaffRecoveryCode.used_at.is_(None))
+        .scalar_subquery()
+    )
+    has_app, has_passkey, unused = (await db.execute(select(app, passkey, codes))).one()
+    return SecondSteps(app=bool(has_app), passkey=bool(has_passkey), recovery_codes=int(unused))
 
 
 async def start_session(db: AsyncSession, settings: Settings, staff: Staff, method: str) -> str:
@@ -109,9 +141,7 @@ async def start_session(db: AsyncSession, settings: Settings, staff: Staff, meth
     waiting for the second step lives only a few minutes."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    lifetime = (
-        PENDING_LIFETIME if method == "pending-totp" else timedelta(hours=settings.session_absolute_hours)
-    )
+    lifetime = PENDING_LIFETIME if method == PENDING else timedelta(hours=settings.session_absolute_hours)
     db.add(
         StaffSession(
             token_hash=token_hash(token),

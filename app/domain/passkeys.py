@@ -133,23 +133,42 @@ async def register(
     return passkey
 
 
-async def authentication_options(db: AsyncSession, settings: Settings) -> str:
-    """Options for a discoverable credential: the browser offers the passkeys it has for this site."""
+async def authentication_options(db: AsyncSession, settings: Settings, staff: Staff | None = None) -> str:
+    """Options for a discoverable credential: the browser offers the passkeys it has for this site. For the
+    second step after a password (`staff`), only that person's own passkeys, and the challenge is theirs."""
+    allowed: list[PublicKeyCredentialDescriptor] = []
+    if staff is not None:
+        credentials = (
+            await db.scalars(select(Passkey.credential_id).where(Passkey.staff_id == staff.id))
+        ).all()
+        allowed = [PublicKeyCredentialDescriptor(id=c) for c in credentials]
     options = generate_authentication_options(
         rp_id=settings.rp_id,
-        challenge=await _new_challenge(db, "sign_in", None),
+        challenge=await _new_challenge(
+            db, "sign_in" if staff is None else "second_step", None if staff is None else staff.id
+        ),
+        allow_credentials=allowed or None,
         user_verification=UserVerificationRequirement.REQUIRED,
     )
     return str(options_to_json(options))
 
 
-async def authenticate(db: AsyncSession, settings: Settings, credential: dict[str, Any]) -> Passkey:
-    challenge = await _claim_challenge(db, credential, "sign_in")
+async def authenticate(
+    db: AsyncSession, settings: Settings, credential: dict[str, Any], staff_id: uuid.UUID | None = None
+) -> Passkey:
+    """The passkey that signed the challenge. With `staff_id` (the second step after that person's password)
+    the challenge must have been issued for them and the passkey must be theirs."""
+    challenge = await _claim_challenge(db, credential, "sign_in" if staff_id is None else "second_step")
+    if challenge.staff_id != staff_id:
+        raise PasskeyError("challenge belongs to someone else")
     try:
         credential_id = _b64decode(str(credential["rawId"]))
     except (KeyError, ValueError) as error:
         raise PasskeyError("malformed credential") from error
-    passkey = await db.scalar(select(Passkey).where(Passkey.credential_id == credential_id))
+    query = select(Passkey).where(Passkey.credential_id == credential_id)
+    if staff_id is not None:
+        query = query.where(Passkey.staff_id == staff_id)
+    passkey = await db.scalar(query)
     if passkey is None:
         raise PasskeyError("unknown credential")
     try:

@@ -17,10 +17,10 @@ import pyotp
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import delete, exists, or_, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.auth import Passkey, StaffTotp
+from app.db.auth import StaffTotp
 from app.db.base import utcnow
 from app.db.organisation import Staff
 from app.settings import Settings
@@ -53,13 +53,6 @@ async def in_use(db: AsyncSession, staff_id: uuid.UUID) -> StaffTotp | None:
     """The person's confirmed authenticator app, if any."""
     row = await _row(db, staff_id)
     return row if row is not None and row.confirmed_at is not None else None
-
-
-async def has_second_factor(db: AsyncSession, staff_id: uuid.UUID) -> bool:
-    """A confirmed authenticator app or a passkey."""
-    confirmed = exists().where(StaffTotp.staff_id == staff_id, StaffTotp.confirmed_at.is_not(None))
-    passkey = exists().where(Passkey.staff_id == staff_id)
-    return bool(await db.scalar(select(or_(confirmed, passkey))))
 
 
 async def start(db: AsyncSession, settings: Settings, staff: Staff) -> tuple[str, str]:

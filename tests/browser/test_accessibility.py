@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from app.db.auth import Passkey, StaffRecoveryCode, StaffTotp
+from app.db.base import utcnow
 from app.db.organisation import Organisation, Role
 from tests.browser.conftest import PageProblems, wait_for_htmx
 from tests.browser.test_officer_flow import officer, sign_in_with_password
@@ -96,6 +98,29 @@ def test_back_office_pages_meet_wcag_21_aa(
     page.wait_for_selector("#error-summary")
     wait_for_htmx(page)
     found["form with errors"] = violations(page)
+    assert not any(found.values()), found
+
+
+def test_the_second_step_of_sign_in_meets_wcag_21_aa(
+    axe_context: BrowserContext, page: Page, factory: Factory, problems: PageProblems
+) -> None:
+    """Every way of the second step at once (an app, a passkey and recovery codes), and with an error."""
+    staff = officer(factory)
+    factory.db.add(StaffTotp(staff_id=staff.id, secret="x", confirmed_at=utcnow()))
+    factory.db.add(Passkey(staff_id=staff.id, credential_id=b"k" * 16, public_key=b"\0" * 32, name="Laptop"))
+    factory.db.add(StaffRecoveryCode(staff_id=staff.id, code_hash="0" * 64))
+    factory.db.commit()
+    page.goto("/officer/sign-in?lang=en")
+    page.locator("#email").fill(staff.email)
+    page.locator("#password").fill("correct horse battery staple")
+    page.locator("form[action='/officer/sign-in'] button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/officer/sign-in/code"))
+    found = {"second step": violations(page)}
+    problems.allow_console_error(r"status of 422")
+    page.locator("#recovery_code").fill("AAAAA-AAAAA")
+    page.get_by_role("button", name="Sign in with a recovery code").click()
+    page.wait_for_selector("#error-summary")
+    found["second step with an error"] = violations(page)
     assert not any(found.values()), found
 
 

@@ -280,3 +280,53 @@ def test_client_page_sections_load_when_opened_by_keyboard_and_their_forms_bring
         expect(page.locator("details#retention .section-body")).to_contain_text("Holds for pending matters")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 360, f"the client page with every section open is {width} px wide ({layout})"
+
+
+def test_the_second_step_after_the_password_passkey_and_recovery_code(
+    context: BrowserContext, page: Page, factory: Factory, problems: PageProblems
+) -> None:
+    """With a passkey, the password leads to the second step, where "Use your passkey" (the page's script
+    and Chromium's virtual authenticator) or a recovery code signs in; the page fits a 360 px screen."""
+    staff = officer(factory)
+    sign_in_with_password(page, staff)
+    add_virtual_authenticator(context, page)
+    page.goto("/officer/profile")
+    page.locator("#passkey-name").fill("Work laptop")
+    page.locator("#passkey-password").fill(PASSWORD)
+    page.get_by_role("button", name="Add a passkey").click()
+    expect(page).to_have_url(re.compile(r"/officer/profile\?done=passkey#passkeys$"))
+    page.get_by_role(
+        "link", name="Create recovery codes now, in case you lose your phone or passkey."
+    ).click()
+    page.locator("#recovery_password").fill(PASSWORD)
+    page.get_by_role("button", name="Create recovery codes").click()
+    expect(page.locator("h1")).to_have_text("Your recovery codes")
+    codes = page.locator("ol.recovery-codes code").all_inner_texts()
+    assert len(codes) == 10
+
+    def password_first() -> None:
+        page.get_by_role("button", name="Sign out").click()
+        expect(page).to_have_url(re.compile(r"/officer/sign-in$"))
+        page.locator("#email").fill(staff.email)
+        page.locator("#password").fill(PASSWORD)
+        page.locator("form[action='/officer/sign-in'] button[type=submit]").click()
+        expect(page).to_have_url(re.compile(r"/officer/sign-in/code\?next="))
+
+    page.goto("/officer/")
+    password_first()
+    page.set_viewport_size({"width": 360, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.get_by_role("button", name="Use your passkey").click()
+    expect(page).to_have_url(re.compile(r"/officer/$"))
+    expect(page.locator("h1")).to_contain_text(OFFICER_NAME)
+
+    password_first()
+    problems.allow_console_error(r"status of 422")
+    page.locator("#recovery_code").fill("AAAAA-AAAAA")
+    page.get_by_role("button", name="Sign in with a recovery code").click()
+    expect(page.locator("#error-summary")).to_contain_text("The recovery code is wrong")
+    expect(page.locator("#recovery_code")).to_have_value("")
+    page.locator("#recovery_code").fill(codes[0].lower().replace("-", " "))
+    page.get_by_role("button", name="Sign in with a recovery code").click()
+    expect(page).to_have_url(re.compile(r"/officer/profile\?done=recovery#recovery-codes$"))
+    expect(page.get_by_text("You have 9 unused codes left.", exact=False)).to_be_visible()

@@ -196,7 +196,8 @@ from app.domain.translations import content_hash
 from app.routes.api_v1 import bearer_guard
 from app.settings import Settings
 from app.web import client_guard, staff_guard
-from tests.conftest import PASSWORD, client_section, csrf_token, post, sign_in
+from tests.conftest import PASSWORD, client_section, csrf_token, post
+from tests.soft_authenticator import SoftAuthenticator
 
 # --- the policy as the issue states it ------------------------------------------------------------
 
@@ -688,12 +689,34 @@ class World:
         return (*found, "Bruno", *programme)
 
 
+# The software authenticators of the world's passkeys, by the owner's e-mail address: with a passkey, a
+# password sign-in asks for it as the second step (see sign_in below).
+AUTHENTICATORS: dict[str, SoftAuthenticator] = {}
+
+
 def _passkey(db: Session, staff_id: uuid.UUID, name: str) -> tuple[uuid.UUID, str, str]:
-    credential = uuid.uuid4().bytes
-    key = Passkey(staff_id=staff_id, credential_id=credential, public_key=b"\x00" * 32, name=name)
+    authenticator = SoftAuthenticator(origin="http://testserver.local", rp_id="testserver.local")
+    credential = authenticator.credential_id
+    key = Passkey(
+        staff_id=staff_id, credential_id=credential, public_key=authenticator.cose_public_key(), name=name
+    )
     db.add(key)
     db.commit()
+    AUTHENTICATORS[db.get(Staff, staff_id).email.casefold()] = authenticator
     return key.id, name, base64.urlsafe_b64encode(credential).rstrip(b"=").decode()
+
+
+def sign_in(client: TestClient[Litestar], person: Any, password: str = PASSWORD) -> None:
+    """The password and, for a person with a passkey (everyone in the world has one), the passkey as the
+    second step, as a browser does."""
+    answer = post(client, "/officer/sign-in", {"email": person.email, "password": password})
+    assert answer.status_code == 302, answer.text
+    if answer.headers["location"].startswith("/officer/sign-in/code"):
+        headers = {"x-csrftoken": client.cookies["kp_csrf"], "accept": "application/json"}
+        options = client.post("/officer/sign-in/code/passkey/options", json={}, headers=headers)
+        assertion = AUTHENTICATORS[person.email.casefold()].get(options.json())
+        answer = client.post("/officer/sign-in/code/passkey", json=assertion, headers=headers)
+        assert answer.status_code == 201, answer.text
 
 
 B_MEASURE_PROVIDER = "Vieras Kielitestaus B Oy"
@@ -2549,6 +2572,15 @@ MATRIX: list[Case] = [
     Case("POST", "/officer/profile/totp/confirm", None, 422, 422, body=lambda t: {"code": "000000"}),
     Case("POST", "/officer/profile/totp/start", None, 422, 422, body=lambda t: {"totp_password": "wrong"}),
     Case("POST", "/officer/profile/totp/remove", None, 422, 422, body=lambda t: {"totp_password": "wrong"}),
+    # Recovery codes: one's own only, after the password (a wrong one here: nothing is created).
+    Case(
+        "POST",
+        "/officer/profile/recovery-codes",
+        None,
+        422,
+        422,
+        body=lambda t: {"recovery_password": "wrong"},
+    ),
     # The client register without an id: scoped queries, never another organisation's client.
     Case("GET", "/officer/clients", Permission.CLIENT_READ, 200, 200),
     Case(
@@ -5237,6 +5269,18 @@ SESSIONLESS: dict[tuple[str, str], str] = {
         "POST",
         "/officer/sign-in/code",
     ): "the authenticator app's code: only for a session waiting for it, rate-limited",
+    (
+        "POST",
+        "/officer/sign-in/recovery-code",
+    ): "a recovery code as the second step: only for a session waiting for it, rate-limited",
+    (
+        "POST",
+        "/officer/sign-in/code/passkey/options",
+    ): "the second step's passkey challenge: only for a session waiting for it, lists that person's own",
+    (
+        "POST",
+        "/officer/sign-in/code/passkey",
+    ): "a passkey as the second step: only for a session waiting for it, the person's own, rate-limited",
     ("POST", "/officer/sign-in/passkey/options"): "a passkey sign-in challenge: holds no personal data",
     ("POST", "/officer/sign-in/passkey"): "passkey sign-in: checks the assertion, rate-limited",
     ("POST", "/officer/sign-out"): "ends whatever session the cookie names; nothing to do without one",

@@ -41,7 +41,7 @@ def officer(client, factory):
 
 def test_register_then_sign_in_with_the_passkey(client, officer, db):
     key = SoftAuthenticator(origin=BASE_URL, rp_id="testserver.local")
-    assert register(client, key).json() == {"redirect": "/officer/profile"}
+    assert register(client, key).json() == {"redirect": "/officer/profile?done=passkey#passkeys"}
     assert db.scalar(select(Passkey.name).where(Passkey.staff_id == officer.id)) == "Work laptop"
     post(client, "/officer/sign-out")
     assert client.get("/officer/", follow_redirects=False).status_code == 302

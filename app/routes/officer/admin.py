@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.db.organisation import Organisation, OrganisationType, Role, Staff
-from app.domain import audit, auth, passkeys, totp
+from app.domain import audit, auth, passkeys, recovery_codes, totp
 from app.domain import staff as staff_service
 from app.domain.audit import Action
 from app.domain.forms import FormErrors, choice, email_field, text
@@ -212,8 +212,9 @@ async def deactivate_staff(db_session: AsyncSession, actor: Actor, staff_id: uui
 async def reset_password(
     request: HTMXRequest, db_session: AsyncSession, actor: Actor, settings: Settings, staff_id: uuid.UUID
 ) -> Template:
-    """A new one-time password; every session ends and the authenticator app is removed (a lost phone is the
-    usual reason), and the passkeys too when the administrator chooses so (a lost or stolen device)."""
+    """A new one-time password; every session ends, the authenticator app and the recovery codes are removed (a
+    lost phone is the usual reason), and the passkeys too when the administrator chooses so (a lost or stolen
+    device). The audit event names what was removed."""
     form = await request.form()
     person = await _person(db_session, actor, staff_id)
     password = staff_service.generate_password()
@@ -225,6 +226,8 @@ async def reset_password(
     fields = ["password"]
     if await totp.remove(db_session, person.id):
         fields.append("totp")
+    if await recovery_codes.remove_all(db_session, person.id):
+        fields.append("recovery_codes")
     if form.get("remove_passkeys") == "on" and await passkeys.remove_all(db_session, person.id):
         fields.append("passkeys")
     await audit.record(

@@ -1,4 +1,5 @@
-"""Back-office front page and the officer's own profile: password, passkeys and signed-in sessions."""
+"""Back-office front page and the officer's own profile: password, second factors (authenticator app,
+passkeys, recovery codes) and signed-in sessions."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from litestar.response import Redirect, Response, Template
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.auth import Passkey
-from app.domain import audit, auth, invitations, passkeys, totp
+from app.db.auth import Passkey, StaffSession
+from app.domain import audit, auth, invitations, passkeys, recovery_codes, totp
 from app.domain.audit import Action
 from app.domain.auth import SignedIn
 from app.domain.forms import FormErrors
@@ -22,12 +23,16 @@ from app.settings import Settings
 from app.web import client_address, current, form_of, page, staff_guard
 
 PROFILE = "officer/profile.html"
+RECOVERY_CODES = "officer/recovery_codes.html"
 DONE = {  # ?done=… after a change: what the page confirms
     "password": lambda: _("Your password has been changed."),
     "sessions": lambda: _("The sessions you chose have been signed out."),
     "totp": lambda: _("Your authenticator app is set up. Sign-in now asks for its code after your password."),
     "totp-removed": lambda: _("Your authenticator app was removed."),
+    "passkey": lambda: _("Your passkey was added. Sign-in with your password now asks for it too."),
 }
+# After these, the profile offers recovery codes to a person who has none left.
+OFFER_RECOVERY_CODES = frozenset({"totp", "passkey"})
 
 
 @get("/")
@@ -52,24 +57,37 @@ async def _profile(
         (auth.session_ref(settings, s), s, s.token_hash == signed_in.session.token_hash)
         for s in await auth.live_sessions(db, settings, staff.id)
     ]
-    done = DONE.get(str(request.query_params.get("done")))
+    done_key = str(request.query_params.get("done"))
+    done = DONE.get(done_key)
     app_in_use = await totp.in_use(db, staff.id)
     setup = None if app_in_use else await totp.setup_in_progress(db, settings, staff)
+    codes_left, codes_made = await recovery_codes.counts(db, staff.id)
     context = {
         "password_errors": FormErrors(),
         "password_form": {"end_other_sessions": "on"},
         "session_errors": FormErrors(),
         "session_form": {},
         "totp_errors": FormErrors(),
+        "recovery_errors": FormErrors(),
         **forms,
     }
+    shown = status_code == 200
     return page(
         PROFILE,
         status_code=status_code,
         staff=staff,
         passkeys=keys,
         sessions=sessions,
-        notice=done() if done and status_code == 200 else None,
+        notice=done() if done and shown else None,
+        # Signed in with a recovery code: how many are left, and the lost factor to set up again.
+        used_recovery_code=shown
+        and done_key == "recovery"
+        and signed_in.session.method == "password+recovery",
+        offer_recovery_codes=shown and done_key in OFFER_RECOVERY_CODES and codes_left == 0,
+        recovery_codes_left=codes_left,
+        recovery_codes_made=codes_made,
+        recovery_codes_few=recovery_codes.FEW,
+        has_factor=app_in_use is not None or bool(keys),
         actor=signed_in.actor,
         idle_minutes=settings.session_idle_minutes,
         totp_in_use=app_in_use,
@@ -191,6 +209,34 @@ async def end_sessions(
     return Redirect("/officer/profile?done=sessions#signed-in", status_code=303)
 
 
+async def _password_alone(db: AsyncSession, signed_in: SignedIn) -> bool:
+    """A session started with the password alone, of a person who has a second factor: it may add no way in.
+    (Since the second step is asked of everyone with a factor, only a session started before their first
+    factor was set up elsewhere can be one; those are ended when it is, see _factor_added.)"""
+    return signed_in.session.method == "password" and (await auth.second_steps(db, signed_in.staff.id)).any
+
+
+def _sign_in_again() -> str:
+    return _(
+        "You have a second step for signing in, but this session was started with your password alone. "
+        "Sign out and sign in again, then try again."
+    )
+
+
+async def _factor_added(db: AsyncSession, signed_in: SignedIn, method: str) -> None:
+    """A second factor set up in this session: a password session becomes a two-factor one, and the person's
+    other sessions started with the password alone end (a password is no longer enough for them)."""
+    if signed_in.session.method == "password":
+        signed_in.session.method = method
+    await db.execute(
+        delete(StaffSession).where(
+            StaffSession.staff_id == signed_in.staff.id,
+            StaffSession.method == "password",
+            StaffSession.token_hash != signed_in.session.token_hash,
+        )
+    )
+
+
 async def _totp_refused(
     request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, errors: FormErrors, status: int
 ) -> Template:
@@ -230,6 +276,10 @@ async def totp_start(
     """A new secret for an authenticator app, after the password again (ASVS 7.5.1); shown on the profile
     until the first code confirms it."""
     signed_in = current(request)
+    if await _password_alone(db_session, signed_in):
+        return await _totp_refused(
+            request, db_session, settings, FormErrors(totp_password=_sign_in_again()), 403
+        )
     if refused := await _totp_password_refused(request, db_session, settings, signed_in):
         return refused
     if not await totp.in_use(db_session, signed_in.staff.id):  # one in use stays until it is removed
@@ -243,6 +293,8 @@ async def totp_confirm(
 ) -> Response[Any]:
     """The first code from the app puts it in use; a password session becomes a two-factor one."""
     signed_in = current(request)
+    if await _password_alone(db_session, signed_in):
+        return await _totp_refused(request, db_session, settings, FormErrors(code=_sign_in_again()), 403)
     form = await form_of(request)
     if not await totp.verify(
         db_session, settings, signed_in.staff.id, str(form.get("code") or ""), confirming=True
@@ -253,8 +305,7 @@ async def totp_confirm(
             )
         )
         return await _totp_refused(request, db_session, settings, errors, 422)
-    if signed_in.session.method == "password":
-        signed_in.session.method = "password+totp"
+    await _factor_added(db_session, signed_in, "password+totp")
     await _own_account_changed(db_session, signed_in, "totp")
     return Redirect("/officer/profile?done=totp#second-factor", status_code=303)
 
@@ -279,6 +330,8 @@ async def passkey_registration_options(
 ) -> Response[Any]:
     """A new passkey is a new way in: the password again first (ASVS 7.5.1)."""
     signed_in = current(request)
+    if await _password_alone(db_session, signed_in):
+        return Response({"error": _sign_in_again()}, status_code=403)
     try:
         body = json.loads(await request.body() or b"{}")
         password = str(body.get("password") or "") if isinstance(body, dict) else ""
@@ -297,18 +350,19 @@ async def passkey_register(
     request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
 ) -> Response[Any]:
     signed_in = current(request)
+    if await _password_alone(db_session, signed_in):
+        return Response({"error": _sign_in_again()}, status_code=403)
     try:
         body = json.loads(await request.body())
         name = str(body.get("name") or "").strip() or _("Passkey")
         passkey = await passkeys.register(db_session, settings, signed_in.staff, body["credential"], name)
     except (passkeys.PasskeyError, ValueError, KeyError, TypeError):
         return Response({"error": _("The passkey could not be saved. Try again.")}, status_code=400)
-    if signed_in.session.method == "password":  # verified with the authenticator: a second factor
-        signed_in.session.method = "password+passkey"
+    await _factor_added(db_session, signed_in, "password+passkey")  # verified with the authenticator
     await audit.record(
         db_session, Action.PASSKEY_ADDED, actor=signed_in.actor, object_type="passkey", object_id=passkey.id
     )
-    return Response({"redirect": "/officer/profile"})
+    return Response({"redirect": "/officer/profile?done=passkey#passkeys"})
 
 
 @post("/profile/passkeys/{passkey_id:uuid}/delete")
@@ -330,6 +384,37 @@ async def passkey_delete(
     return Redirect("/officer/profile")
 
 
+@post("/profile/recovery-codes")
+async def recovery_codes_create(
+    request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
+) -> Response[Any]:
+    """Ten new recovery codes, after the password again (ASVS 6.5.x, 7.5.1), replacing every old one; shown
+    once, on this answer only. They back up an authenticator app or a passkey, so one of those comes first."""
+    signed_in = current(request)
+    form = await form_of(request)
+    errors = FormErrors()
+    status = 422
+    if await _password_alone(db_session, signed_in):
+        errors["recovery_password"], status = _sign_in_again(), 403
+    else:
+        problem, status = await _reauthenticate(
+            request, db_session, settings, signed_in, str(form.get("recovery_password") or "")
+        )
+        if problem:
+            errors["recovery_password"] = problem
+        elif not (await auth.second_steps(db_session, signed_in.staff.id)).factor:
+            errors["recovery_password"], status = (
+                _("Set up an authenticator app or add a passkey first: recovery codes are their back-up."),
+                422,
+            )
+    if errors:
+        await db_session.commit()  # a counted failure stays
+        return await _profile(request, db_session, settings, status_code=status, recovery_errors=errors)
+    codes = await recovery_codes.create(db_session, settings, signed_in.staff.id)
+    await _own_account_changed(db_session, signed_in, "recovery_codes")
+    return page(RECOVERY_CODES, codes=codes, staff=signed_in.staff, actor=signed_in.actor)
+
+
 router = Router(
     include_in_schema=False,  # pages, not an API
     path="/officer",
@@ -345,5 +430,6 @@ router = Router(
         passkey_registration_options,
         passkey_register,
         passkey_delete,
+        recovery_codes_create,
     ],
 )

@@ -1,5 +1,6 @@
-"""Officer sign-in and sign-out: password (argon2id), then the code of an authenticator app where the officer
-has one, or a passkey; rate-limited, audit-logged."""
+"""Officer sign-in and sign-out: a passkey, or the password (argon2id) and then, once the person has any second
+factor, the second step: the code of their authenticator app, one of their own passkeys, or a recovery code.
+Rate-limited and audit-logged."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.organisation import Staff
-from app.domain import audit, auth, passkeys, totp
+from app.domain import audit, auth, passkeys, recovery_codes, totp
 from app.domain.audit import Action
+from app.domain.forms import FormErrors
 from app.i18n import _
 from app.settings import Settings
 from app.web import (
@@ -94,9 +96,11 @@ async def sign_in(
         )
     await auth.clear_failures(db_session, account_key)
     next_path = safe_next(form.get("next"))
-    if await totp.in_use(db_session, staff.id):  # the second step: a short-lived session that only asks
+    # Whoever has a second factor gives it too, whatever the organisation's setting (ASVS 6.3.2): a short-lived
+    # session that only asks for it. Only a person with no second factor at all is signed in by the password.
+    if (await auth.second_steps(db_session, staff.id)).any:
         await auth.end_session(db_session, request.cookies.get(session_cookie_name(settings)))
-        token = await auth.start_session(db_session, settings, staff, "pending-totp")
+        token = await auth.start_session(db_session, settings, staff, auth.PENDING)
         second_step = Redirect(SECOND_STEP + "?" + urlencode({"next": next_path}))
         second_step.set_cookie(session_cookie(settings, token))
         return second_step
@@ -107,17 +111,59 @@ async def _pending(
     request: Request[Any, Any, Any], db: AsyncSession, settings: Settings
 ) -> auth.SignedIn | None:
     signed_in = await auth.resume_session(db, settings, request.cookies.get(session_cookie_name(settings)))
-    return signed_in if signed_in and signed_in.session.method == "pending-totp" else None
+    return signed_in if signed_in and signed_in.session.method == auth.PENDING else None
+
+
+async def _code_page(
+    db: AsyncSession,
+    staff: Staff,
+    next_path: str,
+    status_code: int = 200,
+    errors: FormErrors | None = None,
+    error: str | None = None,
+) -> Template:
+    """The second step: what the person has (their app, their passkeys, recovery codes) to choose from."""
+    return page(
+        CODE_PAGE,
+        status_code=status_code,
+        steps=await auth.second_steps(db, staff.id),
+        errors=errors or FormErrors(),
+        error=error,
+        next=next_path,
+    )
+
+
+def _too_many_message(wait: int) -> str:
+    minutes = max(1, (wait + 59) // 60)
+    return _("Too many failed sign-in attempts. Try again in %(minutes)d minutes.") % {"minutes": minutes}
+
+
+async def _second_step_wait(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, staff: Staff
+) -> tuple[int, tuple[str | None, str | None]]:
+    """Seconds to wait (0: go on) and the limiter's keys: the second step counts towards the account's limit."""
+    keys = auth.limiter_keys(settings, staff.email, client_address(request))
+    return await auth.retry_after(db, settings, *keys), keys
+
+
+async def _second_step_failed(
+    db: AsyncSession, settings: Settings, keys: tuple[str | None, str | None], staff: Staff, field: str
+) -> None:
+    """A wrong answer of any kind: counted, and audit-logged with the name of what was wrong, never its value."""
+    await auth.record_failure(db, settings, *keys)
+    await audit.record(db, Action.SIGN_IN_FAILED, actor_kind="staff", actor_id=staff.id, fields=[field])
+    await db.commit()
 
 
 @get("/sign-in/code")
 async def code_page(
     request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
 ) -> Response[Any]:
-    if await _pending(request, db_session, settings) is None:
+    pending = await _pending(request, db_session, settings)
+    if pending is None:
         await db_session.commit()  # an expired session row was removed
         return Redirect("/officer/sign-in")
-    return page(CODE_PAGE, error=None, next=safe_next(request.query_params.get("next")))
+    return await _code_page(db_session, pending.staff, safe_next(request.query_params.get("next")))
 
 
 @post("/sign-in/code")
@@ -133,25 +179,106 @@ async def code_sign_in(
         await db_session.commit()
         return Redirect("/officer/sign-in")
     staff = pending.staff
-    account_key, address_key = auth.limiter_keys(settings, staff.email, client_address(request))
-    if wait := await auth.retry_after(db_session, settings, account_key, address_key):
-        minutes = max(1, (wait + 59) // 60)
-        error = _("Too many failed sign-in attempts. Try again in %(minutes)d minutes.") % {
-            "minutes": minutes
-        }
-        limited = page(CODE_PAGE, status_code=429, error=error, next=next_path)
+    wait, keys = await _second_step_wait(request, db_session, settings, staff)
+    if wait:
+        limited = await _code_page(db_session, staff, next_path, 429, error=_too_many_message(wait))
         limited.headers["Retry-After"] = str(wait)
         return limited
     if not await totp.verify(db_session, settings, staff.id, str(form.get("code") or "")):
-        await auth.record_failure(db_session, settings, account_key, address_key)
-        await audit.record(
-            db_session, Action.SIGN_IN_FAILED, actor_kind="staff", actor_id=staff.id, fields=["totp"]
-        )
-        await db_session.commit()
+        await _second_step_failed(db_session, settings, keys, staff, "totp")
         error = _("The code is wrong or was used already. Enter the code your app shows now.")
-        return page(CODE_PAGE, status_code=422, error=error, next=next_path)
-    await auth.clear_failures(db_session, account_key)
+        return await _code_page(db_session, staff, next_path, 422, FormErrors(code=error))
+    await auth.clear_failures(db_session, keys[0])
     return await _signed_in(request, db_session, settings, staff, "password+totp", next_path)
+
+
+@post("/sign-in/recovery-code")
+async def recovery_code_sign_in(
+    request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
+) -> Response[Any]:
+    """One of the person's recovery codes instead of the lost app or passkey (ASVS 6.5.1–6.5.3): used once,
+    wrong ones counted like wrong passwords. The profile then tells how many are left."""
+    form = await form_of(request)
+    next_path = safe_next(form.get("next"))
+    pending = await _pending(request, db_session, settings)
+    if pending is None:
+        await db_session.commit()
+        return Redirect("/officer/sign-in")
+    staff = pending.staff
+    wait, keys = await _second_step_wait(request, db_session, settings, staff)
+    if wait:
+        limited = await _code_page(db_session, staff, next_path, 429, error=_too_many_message(wait))
+        limited.headers["Retry-After"] = str(wait)
+        return limited
+    if not await recovery_codes.use(db_session, settings, staff.id, str(form.get("recovery_code") or "")):
+        await _second_step_failed(db_session, settings, keys, staff, "recovery_code")
+        error = _("The recovery code is wrong or was used already. Each code works once.")
+        return await _code_page(db_session, staff, next_path, 422, FormErrors(recovery_code=error))
+    await auth.clear_failures(db_session, keys[0])
+    return await _signed_in(
+        request,
+        db_session,
+        settings,
+        staff,
+        "password+recovery",
+        "/officer/profile?done=recovery#recovery-codes",
+    )
+
+
+async def _pending_json(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings
+) -> tuple[auth.SignedIn, tuple[str | None, str | None]] | Response[Any]:
+    """The session waiting for its second step and the limiter's keys, or the JSON answer that ends here."""
+    pending = await _pending(request, db, settings)
+    if pending is None:
+        await db.commit()
+        return Response({"error": _("Your sign-in took too long. Start again.")}, status_code=401)
+    wait, keys = await _second_step_wait(request, db, settings, pending.staff)
+    if wait:
+        return Response(
+            {"error": _too_many_message(wait)}, status_code=429, headers={"Retry-After": str(wait)}
+        )
+    return pending, keys
+
+
+@post("/sign-in/code/passkey/options")
+async def second_step_passkey_options(
+    request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
+) -> Response[Any]:
+    """A challenge for the person's own passkeys only (allowCredentials), after their right password."""
+    checked = await _pending_json(request, db_session, settings)
+    if isinstance(checked, Response):
+        return checked
+    pending, _keys = checked
+    options = await passkeys.authentication_options(db_session, settings, pending.staff)
+    return Response(content=json.loads(options))
+
+
+@post("/sign-in/code/passkey")
+async def second_step_passkey(
+    request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
+) -> Response[Any]:
+    """One of the person's own passkeys as the second step: verified on the server against the challenge
+    issued to this person; another person's passkey is refused and counted like a wrong code."""
+    checked = await _pending_json(request, db_session, settings)
+    if isinstance(checked, Response):
+        return checked
+    pending, keys = checked
+    staff = pending.staff
+    try:
+        credential = json.loads(await request.body())
+        if not isinstance(credential, dict):
+            raise TypeError("not an object")
+        await passkeys.authenticate(db_session, settings, credential, staff_id=staff.id)
+    except (passkeys.PasskeyError, ValueError, TypeError):
+        await _second_step_failed(db_session, settings, keys, staff, "passkey")
+        return Response(
+            {"error": _("The passkey was not accepted. Use a passkey you have added to your own profile.")},
+            status_code=401,
+        )
+    await auth.clear_failures(db_session, keys[0])
+    next_path = safe_next(request.query_params.get("next"))
+    return await _signed_in(request, db_session, settings, staff, "password+passkey", next_path, as_json=True)
 
 
 async def _signed_in(
@@ -161,13 +288,15 @@ async def _signed_in(
     staff: Staff,
     method: str,
     next_path: str = "/officer/",
+    *,
+    as_json: bool = False,
 ) -> Response[Any]:
     # Rotation: whatever session the browser carried is ended, and a fresh token is issued.
     await auth.end_session(db, request.cookies.get(session_cookie_name(settings)))
     token = await auth.start_session(db, settings, staff, method)
     await audit.record(db, Action.SIGN_IN, actor_kind="staff", actor_id=staff.id, fields=[method])
     response: Response[Any] = Redirect(next_path)
-    if method == "passkey":
+    if as_json:  # the page's script goes on to the address (a passkey's answer)
         response = Response({"redirect": next_path})
     response.set_cookie(session_cookie(settings, token))
     return response
@@ -212,7 +341,7 @@ async def passkey_sign_in(
             status_code=401,
         )
     next_path = safe_next(request.query_params.get("next"))
-    return await _signed_in(request, db_session, settings, staff, "passkey", next_path)
+    return await _signed_in(request, db_session, settings, staff, "passkey", next_path, as_json=True)
 
 
 @post("/sign-out")
@@ -240,6 +369,9 @@ router = Router(
         sign_in,
         code_page,
         code_sign_in,
+        recovery_code_sign_in,
+        second_step_passkey_options,
+        second_step_passkey,
         passkey_options,
         passkey_sign_in,
         sign_out,
