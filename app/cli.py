@@ -421,7 +421,7 @@ def serve(host: str, port: int, workers: int) -> None:
 
     settings = get_settings()
     accounts = demo_accounts_file(settings)
-    click.echo(f"\nKotopolku runs at {settings.public_url}/  (back office: {settings.public_url}/officer/)")
+    click.echo(f"\nKotopolku runs at {settings.public_url}/  (back office: {settings.office_base}/officer/)")
     if accounts.exists():
         click.echo("Demo accounts (e-mail, password, roles):")
         for line in accounts.read_text().splitlines():

@@ -71,6 +71,7 @@ from app.settings import Settings, get_settings
 from app.web import (
     GoFirst,
     LocaleMiddleware,
+    SeparateHosts,
     provide_actor,
     provide_settings,
     security_headers,
@@ -287,7 +288,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             gzip_compress_level=6,
             exclude="/speech",  # audio: little to gain
         ),
-        middleware=[LocaleMiddleware()],
+        middleware=[*([SeparateHosts()] if settings.office_url else []), LocaleMiddleware()],
         before_send=[security_headers],
         exception_handlers={HTTPException: error_page, Exception: error_page},
         dependencies={

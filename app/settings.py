@@ -106,6 +106,10 @@ class Settings:
     secret_key: str = field(default_factory=_secret_key, repr=False)
     # The address people use; its origin is the WebAuthn origin and its host the relying-party id.
     public_url: str = "http://localhost:8000"
+    # The back office on a host name of its own (ASVS 3.5.4), e.g. https://virkailija.kotopolku.fi: /officer
+    # and the officers' calendar feeds answer only there, and officers' passkeys belong to that host; the
+    # public pages and the migrants' app answer only at PUBLIC_URL. Unset: everything on one host.
+    office_url: str | None = None
     session_idle_minutes: int = 30
     # Officers signing in with a password need a second factor (an authenticator app or a passkey) before
     # they reach anything but their profile (ASVS 6.3.2). STAFF_SECOND_FACTOR=0 turns this off (a demo).
@@ -187,6 +191,21 @@ class Settings:
     def rp_id(self) -> str:
         return urlsplit(self.public_url).hostname or "localhost"
 
+    @property
+    def office_base(self) -> str:
+        """Where the back office is: OFFICE_URL, or PUBLIC_URL when it shares the host."""
+        return self.office_url or self.public_url
+
+    @property
+    def office_origin(self) -> str:
+        parts = urlsplit(self.office_base)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def office_rp_id(self) -> str:
+        """The relying-party id of officers' passkeys: the back office's own host."""
+        return urlsplit(self.office_base).hostname or "localhost"
+
     @classmethod
     def from_env(cls) -> Settings:
         env = os.environ
@@ -195,6 +214,8 @@ class Settings:
             kwargs["database_url"] = url
         if url := env.get("PUBLIC_URL"):
             kwargs["public_url"] = url.rstrip("/")
+        if url := env.get("OFFICE_URL"):
+            kwargs["office_url"] = url.rstrip("/")
         elif port := env.get("PORT"):  # `PORT=8080 make run`: the printed address and passkeys follow
             kwargs["public_url"] = f"http://localhost:{int(port)}"
         for name in (

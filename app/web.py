@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders
-from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+)
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
+from litestar.response.redirect import ASGIRedirectResponse
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -102,6 +109,36 @@ class LocaleMiddleware(ASGIMiddleware):
             await send(message)
 
         await next_app(scope, receive, remember)
+
+
+OFFICE_PATHS = ("/officer", "/calendar/feed/")  # the back office, and officers' calendar feeds
+SHARED_PATHS = ("/static/", "/health")
+
+
+class SeparateHosts(ASGIMiddleware):
+    """With OFFICE_URL (ASVS 3.5.4): the back office answers only on its own host name, and the public
+    pages and the migrants' app only on PUBLIC_URL's, so that neither can run script in the other's origin
+    or read its cookies. A page asked for on the wrong host is redirected to the right one (GET and HEAD)
+    or not found (anything else); static files and the health check answer on both."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        request: Request[Any, Any, Any] = Request(scope)
+        settings = settings_of(request)
+        path = scope["path"]
+        office_path = path == "/officer" or path.startswith(("/officer/", OFFICE_PATHS[1]))
+        office_host = urlsplit(settings.office_base).netloc.lower()
+        on_office_host = (request.headers.get("host") or "").lower() == office_host
+        if office_path == on_office_host or path.startswith(SHARED_PATHS):
+            await next_app(scope, receive, send)
+            return
+        if request.method not in ("GET", "HEAD"):
+            raise NotFoundException
+        # As sent (a trailing slash kept); some servers put the query in raw_path too.
+        asked = (scope.get("raw_path") or path.encode()).decode("latin-1").split("?", 1)[0]
+        query = scope.get("query_string", b"").decode("latin-1")
+        base = settings.office_base if office_path else settings.public_url
+        location = base + asked + (f"?{query}" if query else "")
+        await ASGIRedirectResponse(path=location, status_code=307)(scope, receive, send)
 
 
 async def security_headers(message: Message, scope: Scope) -> None:

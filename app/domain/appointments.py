@@ -1171,6 +1171,7 @@ def ics(
     public_url: str,
     name: str,
     link_path: str = "/officer/appointments",
+    links_at: str | None = None,
 ) -> bytes:
     """An iCalendar file of (appointment, seen as its interpreter) pairs. The file leaves the system, so it
     names no client and no identity code: the purpose (or, for an interpreter, the language and mode),
@@ -1201,7 +1202,7 @@ def ics(
         place = ", ".join(p for p in (appointment.street_address, appointment.room) if p)
         if place or appointment.remote_link:
             event.add("location", place or appointment.remote_link)
-        link = f"{public_url}{link_path}/{appointment.id}"
+        link = f"{links_at or public_url}{link_path}/{appointment.id}"  # the back office's own host
         event.add("url", link)
         event.add("description", "\n".join(p for p in (appointment.remote_link, link) if p))
         cancelled = appointment.status == AppointmentStatus.CANCELLED

@@ -88,7 +88,7 @@ def _b64decode(value: str) -> bytes:
 async def registration_options(db: AsyncSession, settings: Settings, staff: Staff) -> str:
     existing = (await db.scalars(select(Passkey.credential_id).where(Passkey.staff_id == staff.id))).all()
     options = generate_registration_options(
-        rp_id=settings.rp_id,
+        rp_id=settings.office_rp_id,
         rp_name="Kotopolku",
         user_name=staff.email,
         user_id=staff.id.bytes,
@@ -113,8 +113,8 @@ async def register(
         verified = verify_registration_response(
             credential=credential,
             expected_challenge=_b64decode(challenge.challenge),
-            expected_rp_id=settings.rp_id,
-            expected_origin=settings.origin,
+            expected_rp_id=settings.office_rp_id,
+            expected_origin=settings.office_origin,
             require_user_verification=True,
         )
     except InvalidRegistrationResponse as error:
@@ -143,7 +143,7 @@ async def authentication_options(db: AsyncSession, settings: Settings, staff: St
         ).all()
         allowed = [PublicKeyCredentialDescriptor(id=c) for c in credentials]
     options = generate_authentication_options(
-        rp_id=settings.rp_id,
+        rp_id=settings.office_rp_id,
         challenge=await _new_challenge(
             db, "sign_in" if staff is None else "second_step", None if staff is None else staff.id
         ),
@@ -175,8 +175,8 @@ async def authenticate(
         verified = verify_authentication_response(
             credential=credential,
             expected_challenge=_b64decode(challenge.challenge),
-            expected_rp_id=settings.rp_id,
-            expected_origin=settings.origin,
+            expected_rp_id=settings.office_rp_id,
+            expected_origin=settings.office_origin,
             credential_public_key=passkey.public_key,
             credential_current_sign_count=passkey.sign_count,
             require_user_verification=True,

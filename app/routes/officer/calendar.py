@@ -651,7 +651,10 @@ async def appointment_ics(
     )
     await db_session.commit()
     body = appointments.ics(
-        [(appointment, appointments.as_interpreter(actor, appointment))], settings.public_url, "Kotopolku"
+        [(appointment, appointments.as_interpreter(actor, appointment))],
+        settings.public_url,
+        "Kotopolku",
+        links_at=settings.office_base,
     )
     return Response(
         content=body,
@@ -772,7 +775,7 @@ async def create_feed(db_session: AsyncSession, actor: Actor, settings: Settings
     await audit.record(db_session, Action.CREATE, actor=actor, object_type="calendar_feed", object_id=feed.id)
     return Template(
         "officer/calendar/feed.html",
-        context={"actor": actor, "feed": feed, "url": f"{settings.public_url}/calendar/feed/{token}.ics"},
+        context={"actor": actor, "feed": feed, "url": f"{settings.office_base}/calendar/feed/{token}.ics"},
     )
 
 
@@ -804,7 +807,10 @@ async def public_feed(db_session: AsyncSession, settings: Settings, token: str) 
         i18n.set_locale(staff.locale)
     found = await appointments.feed_appointments(db_session, staff.id)
     body = appointments.ics(
-        [(a, a.interpreter_id == staff.id) for a in found], settings.public_url, "Kotopolku"
+        [(a, a.interpreter_id == staff.id) for a in found],
+        settings.public_url,
+        "Kotopolku",
+        links_at=settings.office_base,
     )
     return Response(content=body, media_type="text/calendar; charset=utf-8")
 
