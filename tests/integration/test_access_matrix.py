@@ -2547,9 +2547,16 @@ MATRIX: list[Case] = [
         json=True,
         body=lambda t: {"name": "Uusi", "credential": {"id": t.passkey_credential, "response": {}}},
     ),
-    # Deleting is scoped to the signed-in person's own passkeys: another person's id is a no-op that
-    # answers exactly as an unknown id does (see the report: no 404 here, but no existence oracle).
-    Case("POST", "/officer/profile/passkeys/{passkey_id:uuid}/delete", None, 302, 302),
+    # Removing is scoped to the signed-in person's own passkeys, after the password again: another
+    # person's passkey cannot be chosen (422, as an unknown one), nothing is removed.
+    Case(
+        "POST",
+        "/officer/profile/passkeys/remove",
+        None,
+        422,
+        303,
+        body=lambda t: {"passkey": str(t.passkey_id), "passkey_password": PASSWORD},
+    ),
     # The password and the sessions: the person's own only, after the password again. A common new
     # password is refused (422) after the right current one, so nothing changes and nothing is counted.
     Case(

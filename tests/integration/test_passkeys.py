@@ -97,7 +97,16 @@ def test_removing_a_passkey(client, officer, db):
     key = SoftAuthenticator(origin=BASE_URL, rp_id="testserver.local")
     register(client, key)
     passkey_id = db.scalar(select(Passkey.id))
-    assert post(client, f"/officer/profile/passkeys/{passkey_id}/delete").status_code in (302, 303)
+    # The password again first (ASVS 7.5.1): a wrong one removes nothing and keeps the choice.
+    refused = post(client, "/officer/profile/passkeys/remove?lang=en",
+                   {"passkey": str(passkey_id), "passkey_password": "wrong"})  # fmt: skip
+    assert refused.status_code == 422 and "The password is wrong." in refused.text
+    assert f'value="{passkey_id}" checked' in refused.text
+    assert db.scalar(select(Passkey.id)) == passkey_id
+    removed = post(
+        client, "/officer/profile/passkeys/remove", {"passkey": str(passkey_id), "passkey_password": PASSWORD}
+    )
+    assert removed.status_code == 303
     assert db.scalar(select(Passkey)) is None
     post(client, "/officer/sign-out")
     response, _ = passkey_sign_in(client, key)

@@ -162,7 +162,10 @@ def test_recovery_codes_alone_are_still_a_second_step(client, officer, db):
     """Removing the passkey leaves the codes: the password alone is still not enough."""
     codes = create_codes(client)
     key_id = db.scalar(select(Passkey.id))
-    assert post(client, f"/officer/profile/passkeys/{key_id}/delete").status_code == 302
+    removed = post(
+        client, "/officer/profile/passkeys/remove", {"passkey": str(key_id), "passkey_password": PASSWORD}
+    )
+    assert removed.status_code == 303
     second_step(client, officer)
     page = client.get("/officer/sign-in/code").text
     assert "data-passkey-sign-in" not in page and 'name="code"' not in page

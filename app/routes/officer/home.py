@@ -30,6 +30,7 @@ DONE = {  # ?done=… after a change: what the page confirms
     "totp": lambda: _("Your authenticator app is set up. Sign-in now asks for its code after your password."),
     "totp-removed": lambda: _("Your authenticator app was removed."),
     "passkey": lambda: _("Your passkey was added. Sign-in with your password now asks for it too."),
+    "passkey-removed": lambda: _("The passkey was removed."),
 }
 # After these, the profile offers recovery codes to a person who has none left.
 OFFER_RECOVERY_CODES = frozenset({"totp", "passkey"})
@@ -69,6 +70,8 @@ async def _profile(
         "session_form": {},
         "totp_errors": FormErrors(),
         "recovery_errors": FormErrors(),
+        "passkey_errors": FormErrors(),
+        "passkey_form": {},
         **forms,
     }
     shown = status_code == 200
@@ -365,23 +368,43 @@ async def passkey_register(
     return Response({"redirect": "/officer/profile?done=passkey#passkeys"})
 
 
-@post("/profile/passkeys/{passkey_id:uuid}/delete")
-async def passkey_delete(
-    request: Request[Any, Any, Any], db_session: AsyncSession, passkey_id: uuid.UUID
-) -> Redirect:
+@post("/profile/passkeys/remove")
+async def passkey_remove(
+    request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
+) -> Response[Any]:
+    """Removing a passkey changes how the person signs in: the password again first (ASVS 7.5.1). Only the
+    person's own passkeys can be chosen; another's id answers as an unknown one."""
     signed_in = current(request)
-    result = await db_session.execute(
-        delete(Passkey).where(Passkey.id == passkey_id, Passkey.staff_id == signed_in.staff.id)
+    form = await form_of(request)
+    chosen = str(form.get("passkey") or "")[:40]
+    errors = FormErrors()
+    try:
+        passkey_id: uuid.UUID | None = uuid.UUID(chosen)
+    except ValueError:
+        passkey_id = None
+    own = Passkey.id == passkey_id, Passkey.staff_id == signed_in.staff.id
+    if passkey_id is None or await db_session.scalar(select(Passkey.id).where(*own)) is None:
+        errors["passkey"] = _("Choose the passkey to remove.")
+    problem, status = await _reauthenticate(
+        request, db_session, settings, signed_in, str(form.get("passkey_password") or "")
     )
-    if result.rowcount:  # type: ignore[attr-defined]
-        await audit.record(
+    if problem:
+        errors["passkey_password"] = problem
+    if errors:
+        await db_session.commit()  # a counted failure stays
+        return await _profile(
+            request,
             db_session,
-            Action.PASSKEY_REMOVED,
-            actor=signed_in.actor,
-            object_type="passkey",
-            object_id=passkey_id,
+            settings,
+            status_code=status if status != 200 else 422,
+            passkey_errors=errors,
+            passkey_form={"passkey": chosen},
         )
-    return Redirect("/officer/profile")
+    await db_session.execute(delete(Passkey).where(*own))
+    await audit.record(
+        db_session, Action.PASSKEY_REMOVED, actor=signed_in.actor, object_type="passkey", object_id=passkey_id
+    )
+    return Redirect("/officer/profile?done=passkey-removed#passkeys", status_code=303)
 
 
 @post("/profile/recovery-codes")
@@ -429,7 +452,7 @@ router = Router(
         totp_remove,
         passkey_registration_options,
         passkey_register,
-        passkey_delete,
+        passkey_remove,
         recovery_codes_create,
     ],
 )
