@@ -40,12 +40,12 @@ class StaffTotp(Base):
 
 
 class StaffRecoveryCode(UUIDPrimaryKey, Base):
-    """One of an officer's single-use recovery codes (app.domain.recovery_codes): only its keyed hash."""
+    """One of an officer's single-use recovery codes (app.domain.recovery_codes): only its argon2id hash."""
 
     __tablename__ = "staff_recovery_code"
 
     staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
-    code_hash: Mapped[str] = mapped_column(String(64), unique=True)  # HMAC-SHA256 with SECRET_KEY, hex
+    code_hash: Mapped[str] = mapped_column(String(200))  # argon2id with a random salt, as passwords
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     used_at: Mapped[datetime | None]  # set once, atomically, when the code is used to sign in
 

@@ -2,23 +2,24 @@
 authenticator app or the passkey is lost (ASVS 6.5.1–6.5.3).
 
 A code is 10 characters from an alphabet without look-alikes (no 0/O, 1/I): 50 random bits from the
-operating system's generator, shown as XXXXX-XXXXX. Only a keyed hash is stored (HMAC-SHA256 with SECRET_KEY
-over the person's id and the code), so neither a copy of the database nor another person's code helps.
-Codes are shown once, when created; creating new ones replaces every old one. Using a code marks it used
-with one UPDATE … WHERE used_at IS NULL: of two requests with the same code, only one finds it unused."""
+operating system's generator, shown as XXXXX-XXXXX. Below 112 bits a code is stored like a password
+(ASVS 6.5.2): argon2id with a random salt, so a copy of the database does not give the codes away. Using
+one checks the person's unused codes (ten at most, in a worker thread: argon2 is slow on purpose) and
+marks the match used with one UPDATE … WHERE used_at IS NULL: of two requests with the same code, only
+one finds it unused. Codes are shown once, when created; creating new ones replaces every old one."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 import uuid
 
+import anyio
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.auth import StaffRecoveryCode
 from app.db.base import utcnow
+from app.domain import auth
 from app.settings import Settings
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # 32 characters: no 0, O, 1 or I
@@ -40,20 +41,13 @@ def shown(code: str) -> str:
     return f"{code[:half]}-{code[half:]}"
 
 
-def _hash(settings: Settings, staff_id: uuid.UUID, code: str) -> str:
-    message = f"recovery-code:{staff_id}:{code}".encode()
-    return hmac.new(settings.secret_key.encode(), message, hashlib.sha256).hexdigest()
-
-
 async def create(db: AsyncSession, settings: Settings, staff_id: uuid.UUID) -> list[str]:
     """New codes replacing all the person's old ones, used or not; the codes as shown, to show once."""
     codes = ["".join(secrets.choice(ALPHABET) for _ in range(LENGTH)) for _ in range(COUNT)]
+    hashes = await anyio.to_thread.run_sync(lambda: [auth.hash_password(settings, code) for code in codes])
     await remove_all(db, staff_id)
     now = utcnow()
-    db.add_all(
-        StaffRecoveryCode(staff_id=staff_id, code_hash=_hash(settings, staff_id, code), created_at=now)
-        for code in codes
-    )
+    db.add_all(StaffRecoveryCode(staff_id=staff_id, code_hash=h, created_at=now) for h in hashes)
     await db.flush()
     return [shown(code) for code in codes]
 
@@ -63,13 +57,23 @@ async def use(db: AsyncSession, settings: Settings, staff_id: uuid.UUID, code: s
     code = normalise(code)
     if len(code) != LENGTH or any(ch not in ALPHABET for ch in code):
         return False
+    unused = (
+        await db.execute(
+            select(StaffRecoveryCode.id, StaffRecoveryCode.code_hash).where(
+                StaffRecoveryCode.staff_id == staff_id, StaffRecoveryCode.used_at.is_(None)
+            )
+        )
+    ).all()
+
+    def match() -> uuid.UUID | None:
+        return next((row.id for row in unused if auth.verify_password(settings, row.code_hash, code)), None)
+
+    found = await anyio.to_thread.run_sync(match)
+    if found is None:
+        return False
     result = await db.execute(
         update(StaffRecoveryCode)
-        .where(
-            StaffRecoveryCode.staff_id == staff_id,
-            StaffRecoveryCode.code_hash == _hash(settings, staff_id, code),
-            StaffRecoveryCode.used_at.is_(None),
-        )
+        .where(StaffRecoveryCode.id == found, StaffRecoveryCode.used_at.is_(None))
         .values(used_at=utcnow())
         .execution_options(synchronize_session=False)
     )

@@ -19,13 +19,12 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table('staff_recovery_code',
     sa.Column('staff_id', sa.Uuid(), nullable=False),
-    sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('code_hash', sa.String(length=200), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_staff_recovery_code_staff_id_staff'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_recovery_code')),
-    sa.UniqueConstraint('code_hash', name=op.f('uq_staff_recovery_code_code_hash'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_recovery_code'))
     )
     with op.batch_alter_table('staff_recovery_code', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_staff_recovery_code_staff_id'), ['staff_id'], unique=False)
