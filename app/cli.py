@@ -131,13 +131,13 @@ def demo(if_empty: bool) -> None:
 def audit_verify(checkpoints: TextIO | None) -> None:
     """Verify the audit log's hash chain, and with --checkpoints the chains against the heads a separate
     log recorded; exit 1 and name the first broken row or checkpoint."""
-    from app.domain.audit import ChainReport, CheckpointReport, verify_chain, verify_checkpoints
+    from app.domain.audit import ChainReport, verify_chain, verify_checkpoints
 
-    def verify(session: Session) -> tuple[ChainReport, CheckpointReport | None]:
+    def verify(session: Session) -> tuple[ChainReport, ChainReport | None]:
         chain = verify_chain(session)
         return chain, verify_checkpoints(session, checkpoints) if checkpoints is not None else None
 
-    async def runner() -> tuple[ChainReport, CheckpointReport | None]:
+    async def runner() -> tuple[ChainReport, ChainReport | None]:
         # The application's own (async) driver: production installs have no blocking PostgreSQL driver.
         engine = make_engine(get_settings(), pool_size=1, max_overflow=0)
         try:

@@ -234,21 +234,9 @@ async def log_checkpoints(db: AsyncSession) -> int:
     return len(heads)
 
 
-@dataclass(frozen=True)
-class CheckpointReport:
-    checked: int
-    chain: int | None = None
-    seq: int | None = None
-    problem: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.problem is None
-
-
-def verify_checkpoints(db: Session, lines: Iterable[str]) -> CheckpointReport:
+def verify_checkpoints(db: Session, lines: Iterable[str]) -> ChainReport:
     """Every checkpoint found in `lines` (a log export, in any syslog format) against the database: the
-    event at that chain and position must still carry the recorded hash."""
+    event at that chain and position must still carry the recorded hash. `checked` counts checkpoints."""
     recorded: dict[tuple[int, int], str] = {}
     for line in lines:
         for match in CHECKPOINT.finditer(line):
@@ -262,6 +250,6 @@ def verify_checkpoints(db: Session, lines: Iterable[str]) -> CheckpointReport:
                 if stored is None
                 else "the event's hash is not the one the log recorded"
             )
-            return CheckpointReport(checked, chain, seq, problem)
+            return ChainReport(checked, None, chain, seq, problem)
         checked += 1
-    return CheckpointReport(checked)
+    return ChainReport(checked)

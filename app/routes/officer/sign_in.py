@@ -155,6 +155,25 @@ async def _second_step_failed(
     await db.commit()
 
 
+async def _second_step_form(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings
+) -> tuple[dict[str, Any], str, Staff, tuple[str | None, str | None]] | Response[Any]:
+    """A form answer to the second step: the form, where to go after, the person and the limiter's keys; or
+    the answer that ends here (no session waiting for it: the sign-in again; too many failures: 429)."""
+    form = await form_of(request)
+    next_path = safe_next(form.get("next"))
+    pending = await _pending(request, db, settings)
+    if pending is None:
+        await db.commit()
+        return Redirect("/officer/sign-in")
+    wait, keys = await _second_step_wait(request, db, settings, pending.staff)
+    if wait:
+        limited = await _code_page(db, pending.staff, next_path, 429, error=_too_many_message(wait))
+        limited.headers["Retry-After"] = str(wait)
+        return limited
+    return form, next_path, pending.staff, keys
+
+
 @get("/sign-in/code")
 async def code_page(
     request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
@@ -172,18 +191,10 @@ async def code_sign_in(
 ) -> Response[Any]:
     """The code of the officer's authenticator app after the right password (ASVS 6.3.2); wrong codes
     count towards the account's sign-in limit like wrong passwords."""
-    form = await form_of(request)
-    next_path = safe_next(form.get("next"))
-    pending = await _pending(request, db_session, settings)
-    if pending is None:
-        await db_session.commit()
-        return Redirect("/officer/sign-in")
-    staff = pending.staff
-    wait, keys = await _second_step_wait(request, db_session, settings, staff)
-    if wait:
-        limited = await _code_page(db_session, staff, next_path, 429, error=_too_many_message(wait))
-        limited.headers["Retry-After"] = str(wait)
-        return limited
+    begun = await _second_step_form(request, db_session, settings)
+    if isinstance(begun, Response):
+        return begun
+    form, next_path, staff, keys = begun
     if not await totp.verify(db_session, settings, staff.id, str(form.get("code") or "")):
         await _second_step_failed(db_session, settings, keys, staff, "totp")
         error = _("The code is wrong or was used already. Enter the code your app shows now.")
@@ -198,18 +209,10 @@ async def recovery_code_sign_in(
 ) -> Response[Any]:
     """One of the person's recovery codes instead of the lost app or passkey (ASVS 6.5.1–6.5.3): used once,
     wrong ones counted like wrong passwords. The profile then tells how many are left."""
-    form = await form_of(request)
-    next_path = safe_next(form.get("next"))
-    pending = await _pending(request, db_session, settings)
-    if pending is None:
-        await db_session.commit()
-        return Redirect("/officer/sign-in")
-    staff = pending.staff
-    wait, keys = await _second_step_wait(request, db_session, settings, staff)
-    if wait:
-        limited = await _code_page(db_session, staff, next_path, 429, error=_too_many_message(wait))
-        limited.headers["Retry-After"] = str(wait)
-        return limited
+    begun = await _second_step_form(request, db_session, settings)
+    if isinstance(begun, Response):
+        return begun
+    form, next_path, staff, keys = begun
     if not await recovery_codes.use(db_session, settings, staff.id, str(form.get("recovery_code") or "")):
         await _second_step_failed(db_session, settings, keys, staff, "recovery_code")
         error = _("The recovery code is wrong or was used already. Each code works once.")
