@@ -69,6 +69,8 @@ def test_with_the_second_factor_required_a_password_alone_reaches_only_the_profi
     # Setting the app up in this session proves it is the person: the session goes on with two factors.
     assert browser.get("/officer/clients", follow_redirects=False).status_code == 200
     assert db.scalar(select(StaffSession.method)) == "password+totp"
+    # The session list says how this session was signed in.
+    assert "<td>password and app code</td>" in browser.get("/officer/profile").text
 
 
 def test_sign_in_asks_for_the_code_after_the_password(browser, officer, db):

@@ -32,6 +32,14 @@ DONE = {  # ?done=… after a change: what the page confirms
     "passkey": lambda: _("Your passkey was added. Sign-in with your password now asks for it too."),
     "passkey-removed": lambda: _("The passkey was removed."),
 }
+SESSION_METHODS = {  # how a listed session was signed in
+    "passkey": lambda: _("passkey"),
+    "password": lambda: _("password"),
+    "password+totp": lambda: _("password and app code"),
+    "password+passkey": lambda: _("password and passkey"),
+    "password+recovery": lambda: _("password and recovery code"),
+    auth.PENDING: lambda: _("password, second step not taken"),
+}
 # After these, the profile offers recovery codes to a person who has none left.
 OFFER_RECOVERY_CODES = frozenset({"totp", "passkey"})
 
@@ -92,6 +100,7 @@ async def _profile(
         recovery_codes_few=recovery_codes.FEW,
         has_factor=app_in_use is not None or bool(keys),
         actor=signed_in.actor,
+        session_method=lambda method: SESSION_METHODS.get(method, SESSION_METHODS["password"])(),
         idle_minutes=settings.session_idle_minutes,
         totp_in_use=app_in_use,
         totp_setup=(setup[0], invitations.qr_svg(setup[1])) if setup else None,
