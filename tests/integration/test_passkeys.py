@@ -9,7 +9,8 @@ from sqlalchemy import select, update
 from app.db.auth import Passkey, WebAuthnChallenge
 from app.db.base import utcnow
 from app.db.organisation import Role
-from tests.conftest import BASE_URL, PASSWORD, post, sign_in
+from app.main import create_app
+from tests.conftest import BASE_URL, PASSWORD, AppTestClient, post, sign_in
 from tests.soft_authenticator import SoftAuthenticator
 
 
@@ -131,3 +132,28 @@ def test_adding_a_passkey_needs_the_password_again(client, officer, db):
         assert refused.status_code == 422
         assert refused.json() == {"error": "The password is wrong."}
     assert db.scalar(select(WebAuthnChallenge.challenge)) is None
+
+
+def test_removing_a_lost_passkey_can_sign_out_the_other_sessions(client, officer, db, settings):
+    """ASVS 7.4.3: after removing a factor (a lost or stolen device), the person chooses whether their
+    other sessions end; the box is ticked by default and an untick is kept when the password is wrong."""
+    with AppTestClient(create_app(settings), base_url=BASE_URL) as elsewhere:
+        first, second = (SoftAuthenticator(origin=BASE_URL, rp_id="testserver.local") for _ in range(2))
+        register(client, first, "Lost phone")
+        register(client, second, "Laptop")
+        elsewhere.get("/officer/sign-in")
+        assert passkey_sign_in(elsewhere, second)[0].status_code == 201  # signed in on another computer
+        lost, kept = db.scalars(select(Passkey.id).order_by(Passkey.created_at)).all()
+        page = client.get("/officer/profile?lang=en").text
+        assert 'id="passkey_end_sessions" name="passkey_end_sessions" type="checkbox" checked' in page
+        refused = post(
+            client, "/officer/profile/passkeys/remove", {"passkey": str(lost), "passkey_password": "wrong"}
+        )
+        assert 'name="passkey_end_sessions" type="checkbox" checked' not in refused.text  # the untick is kept
+        post(client, "/officer/profile/passkeys/remove",
+             {"passkey": str(lost), "passkey_password": PASSWORD})  # fmt: skip
+        assert elsewhere.get("/officer/", follow_redirects=False).status_code == 200  # not ticked: kept
+        post(client, "/officer/profile/passkeys/remove",
+             {"passkey": str(kept), "passkey_password": PASSWORD, "passkey_end_sessions": "on"})  # fmt: skip
+        assert elsewhere.get("/officer/", follow_redirects=False).status_code == 302  # ticked: signed out
+        assert client.get("/officer/", follow_redirects=False).status_code == 200  # this session stays

@@ -79,7 +79,8 @@ async def _profile(
         "totp_errors": FormErrors(),
         "recovery_errors": FormErrors(),
         "passkey_errors": FormErrors(),
-        "passkey_form": {},
+        "passkey_form": {"passkey_end_sessions": "on"},
+        "totp_form": {"totp_end_sessions": "on"},
         **forms,
     }
     shown = status_code == 200
@@ -250,9 +251,17 @@ async def _factor_added(db: AsyncSession, signed_in: SignedIn, method: str) -> N
 
 
 async def _totp_refused(
-    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, errors: FormErrors, status: int
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    settings: Settings,
+    errors: FormErrors,
+    status: int,
+    form: dict[str, Any] | None = None,
 ) -> Template:
-    return await _profile(request, db, settings, status_code=status, totp_errors=errors)
+    forms: dict[str, Any] = {"totp_errors": errors}
+    if form is not None:  # what was ticked stays ticked
+        forms["totp_form"] = {"totp_end_sessions": form.get("totp_end_sessions") or ""}
+    return await _profile(request, db, settings, status_code=status, **forms)
 
 
 async def _own_account_changed(db: AsyncSession, signed_in: SignedIn, *fields: str) -> None:
@@ -267,6 +276,17 @@ async def _own_account_changed(db: AsyncSession, signed_in: SignedIn, *fields: s
     )
 
 
+async def _end_others_if_chosen(
+    db: AsyncSession, settings: Settings, signed_in: SignedIn, chosen: bool
+) -> None:
+    """After a factor is removed (a lost or stolen device, say): the person's other sessions end if they
+    chose so, as after a password change (ASVS 7.4.3)."""
+    if chosen and await auth.end_sessions(
+        db, settings, signed_in.staff.id, keep=signed_in.session, refs=None
+    ):
+        await _own_account_changed(db, signed_in, "sessions")
+
+
 async def _totp_password_refused(
     request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, signed_in: SignedIn
 ) -> Template | None:
@@ -278,7 +298,7 @@ async def _totp_password_refused(
     if not problem:
         return None
     await db.commit()  # the counted failure stays
-    return await _totp_refused(request, db, settings, FormErrors(totp_password=problem), status)
+    return await _totp_refused(request, db, settings, FormErrors(totp_password=problem), status, form)
 
 
 @post("/profile/totp/start")
@@ -333,6 +353,8 @@ async def totp_remove(
         return refused
     if await totp.remove(db_session, signed_in.staff.id):
         await _own_account_changed(db_session, signed_in, "totp")
+    chosen = (await form_of(request)).get("totp_end_sessions") == "on"
+    await _end_others_if_chosen(db_session, settings, signed_in, chosen)
     return Redirect("/officer/profile?done=totp-removed#second-factor", status_code=303)
 
 
@@ -407,12 +429,13 @@ async def passkey_remove(
             settings,
             status_code=status if status != 200 else 422,
             passkey_errors=errors,
-            passkey_form={"passkey": chosen},
+            passkey_form={"passkey": chosen, "passkey_end_sessions": form.get("passkey_end_sessions") or ""},
         )
     await db_session.execute(delete(Passkey).where(*own))
     await audit.record(
         db_session, Action.PASSKEY_REMOVED, actor=signed_in.actor, object_type="passkey", object_id=passkey_id
     )
+    await _end_others_if_chosen(db_session, settings, signed_in, form.get("passkey_end_sessions") == "on")
     return Redirect("/officer/profile?done=passkey-removed#passkeys", status_code=303)
 
 
