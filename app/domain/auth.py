@@ -232,6 +232,16 @@ async def live_sessions(db: AsyncSession, settings: Settings, staff_id: uuid.UUI
     ).all()
 
 
+async def end_organisation_sessions(db: AsyncSession, organisation_id: uuid.UUID, keep: StaffSession) -> None:
+    """Every session of the organisation's staff but `keep` (the administrator's own who asks)."""
+    staff = select(Staff.id).where(Staff.organisation_id == organisation_id)
+    await db.execute(
+        delete(StaffSession).where(
+            StaffSession.staff_id.in_(staff), StaffSession.token_hash != keep.token_hash
+        )
+    )
+
+
 async def end_sessions(
     db: AsyncSession, settings: Settings, staff_id: uuid.UUID, keep: StaffSession, refs: Iterable[str] | None
 ) -> int:

@@ -5254,6 +5254,10 @@ MATRIX: list[Case] = [
         creates=("staff_role",),
     ),
     Case("POST", "/officer/admin/staff/{staff_id:uuid}/deactivate", Permission.STAFF_MANAGE, 404, 303),
+    Case("POST", "/officer/admin/staff/{staff_id:uuid}/sign-out", Permission.STAFF_MANAGE, 404, 303),
+    # The administrator's own organisation only, by construction (no id is taken); without the confirmation
+    # nothing ends, so the matrix's other sessions stay (test_admin.py signs everyone out).
+    Case("POST", "/officer/admin/staff/sign-out-everyone", Permission.STAFF_MANAGE, 422, 422),
     Case(
         "POST",
         "/officer/admin/staff/{staff_id:uuid}/reset-password",

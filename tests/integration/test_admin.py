@@ -179,3 +179,51 @@ def test_a_given_password_must_be_replaced_before_anything_else(client, factory,
         client.get("/officer/clients", follow_redirects=False).headers["location"]
         == "/officer/profile#password"
     )
+
+
+def test_an_administrator_signs_a_person_out_everywhere_and_everyone_on_request(
+    client, factory, db, settings
+):
+    """ASVS 7.4.5: one person's sessions (a computer left signed in) or everyone's in the organisation but
+    the administrator's own (a suspected break-in), nothing else changed; another organisation untouched."""
+    from app.db.audit import AuditEvent
+    from app.main import create_app
+    from tests.conftest import BASE_URL, AppTestClient
+
+    home = factory.organisation()
+    admin = factory.staff(home, Role.ADMINISTRATOR)
+    officer = factory.staff(home, Role.INTEGRATION_OFFICER)
+    colleague = factory.staff(home, Role.MANAGER)
+    outsider = factory.staff(factory.organisation(), Role.INTEGRATION_OFFICER)
+    sign_in(client, admin)
+    with (
+        AppTestClient(create_app(settings), base_url=BASE_URL) as officers_pc,
+        AppTestClient(create_app(settings), base_url=BASE_URL) as colleagues_pc,
+        AppTestClient(create_app(settings), base_url=BASE_URL) as outsiders_pc,
+    ):
+        for browser, person in ((officers_pc, officer), (colleagues_pc, colleague), (outsiders_pc, outsider)):
+            sign_in(browser, person)
+
+        def signed_in(browser):
+            return browser.get("/officer/", follow_redirects=False).status_code == 200
+
+        done = post(client, f"/officer/admin/staff/{officer.id}/sign-out")
+        assert done.status_code == 303 and done.headers["location"].endswith("?done=signed-out")
+        assert not signed_in(officers_pc) and signed_in(colleagues_pc)
+        sign_in(officers_pc, officer)  # the password still works: only the sessions ended
+        assert signed_in(officers_pc)
+        assert post(client, f"/officer/admin/staff/{outsider.id}/sign-out").status_code == 404
+
+        refused = post(client, "/officer/admin/staff/sign-out-everyone?lang=en")
+        assert refused.status_code == 422 and "Tick the box" in refused.text
+        assert signed_in(officers_pc) and signed_in(colleagues_pc)
+        everyone = post(client, "/officer/admin/staff/sign-out-everyone", {"confirm": "on"})
+        assert everyone.status_code == 303
+        assert not signed_in(officers_pc) and not signed_in(colleagues_pc)
+        assert signed_in(client) and signed_in(outsiders_pc)
+    events = db.execute(
+        select(AuditEvent.object_type, AuditEvent.fields).where(
+            AuditEvent.action == "sign_out", AuditEvent.actor_id == admin.id
+        )
+    ).all()
+    assert sorted(events) == [("organisation", ["sessions"]), ("staff", ["sessions"])]

@@ -25,7 +25,7 @@ from app.domain.forms import FormErrors, choice, email_field, text
 from app.domain.policy import Actor, Permission
 from app.i18n import _
 from app.settings import Settings
-from app.web import requires, staff_guard
+from app.web import current, requires, staff_guard
 
 GUARDS = [staff_guard, requires(Permission.STAFF_MANAGE)]
 
@@ -50,17 +50,47 @@ def _roles_from(form: Any) -> list[Role]:
     return roles
 
 
-@get("/admin/staff")
-async def staff_list(db_session: AsyncSession, actor: Actor) -> Template:
+async def _staff_list(db: AsyncSession, actor: Actor, status: int = 200, **context: Any) -> Template:
     people = (
-        await db_session.scalars(
+        await db.scalars(
             select(Staff)
             .options(selectinload(Staff.roles))
             .where(Staff.organisation_id == actor.organisation_id)
             .order_by(Staff.active.desc(), Staff.full_name)
         )
     ).all()
-    return Template("officer/admin/staff_list.html", context={"people": people, "actor": actor})
+    context.setdefault("errors", FormErrors())
+    return Template(
+        "officer/admin/staff_list.html",
+        context={"people": people, "actor": actor, **context},
+        status_code=status,
+    )
+
+
+@get("/admin/staff")
+async def staff_list(request: HTMXRequest, db_session: AsyncSession, actor: Actor) -> Template:
+    return await _staff_list(db_session, actor, done=request.query_params.get("done"))
+
+
+@post("/admin/staff/sign-out-everyone")
+async def sign_out_everyone(
+    request: HTMXRequest, db_session: AsyncSession, actor: Actor
+) -> Template | Redirect:
+    """Every session of the organisation's staff ends, the administrator's own excepted (ASVS 7.4.5): after a
+    suspected breach, say. Asks for an explicit confirmation; audited with how the count was taken, no ids."""
+    if (await request.form()).get("confirm") != "on":
+        errors = FormErrors(confirm=_("Tick the box to confirm that everyone must sign in again."))
+        return await _staff_list(db_session, actor, 422, errors=errors)
+    await auth.end_organisation_sessions(db_session, actor.organisation_id, keep=current(request).session)
+    await audit.record(
+        db_session,
+        Action.SIGN_OUT,
+        actor=actor,
+        object_type="organisation",
+        object_id=actor.organisation_id,
+        fields=["sessions"],
+    )
+    return Redirect("/officer/admin/staff?done=signed-out", status_code=303)
 
 
 def _staff_form(status: int = 200, **context: Any) -> Template:
@@ -134,9 +164,12 @@ async def _person(db: AsyncSession, actor: Actor, staff_id: uuid.UUID) -> Staff:
 
 
 @get("/admin/staff/{staff_id:uuid}")
-async def edit_staff(db_session: AsyncSession, actor: Actor, staff_id: uuid.UUID) -> Template:
+async def edit_staff(
+    request: HTMXRequest, db_session: AsyncSession, actor: Actor, staff_id: uuid.UUID
+) -> Template:
     person = await _person(db_session, actor, staff_id)
     return _staff_form(
+        done=request.query_params.get("done"),
         form={"full_name": person.full_name, "email": person.email, "version": person.version},
         roles=sorted(person.role_set),
         person=person,
@@ -206,6 +239,22 @@ async def deactivate_staff(db_session: AsyncSession, actor: Actor, staff_id: uui
             fields=["active"],
         )
     return Redirect("/officer/admin/staff", status_code=303)
+
+
+@post("/admin/staff/{staff_id:uuid}/sign-out")
+async def sign_out_person(db_session: AsyncSession, actor: Actor, staff_id: uuid.UUID) -> Redirect:
+    """Every session of one person ends, nothing else changes (a device left signed in, say; ASVS 7.4.5)."""
+    person = await _person(db_session, actor, staff_id)
+    await auth.end_all_sessions(db_session, person.id)
+    await audit.record(
+        db_session,
+        Action.SIGN_OUT,
+        actor=actor,
+        object_type="staff",
+        object_id=person.id,
+        fields=["sessions"],
+    )
+    return Redirect(f"/officer/admin/staff/{person.id}?done=signed-out", status_code=303)
 
 
 @post("/admin/staff/{staff_id:uuid}/reset-password")
@@ -301,6 +350,8 @@ router = Router(
         edit_staff,
         update_staff,
         deactivate_staff,
+        sign_out_person,
+        sign_out_everyone,
         reset_password,
         organisations,
         create_organisation,
