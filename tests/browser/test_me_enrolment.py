@@ -151,7 +151,7 @@ def test_enrol_sign_out_sign_in_and_approve_the_plan_on_a_phone(
     # Sign out (settings), then sign in again with the passkey.
     mobile.goto("/me/settings")
     checked(mobile)
-    mobile.locator("form[action='/me/sign-out'] button").click()
+    mobile.locator("#main form[action='/me/sign-out'] button").click()
     expect(mobile).to_have_url(re.compile(r"/me/sign-in$"))
     expect(mobile.locator("html")).to_have_attribute("dir", "rtl")
     assert not [c for c in phone.cookies() if c["name"].endswith("kp_me") and c["value"]]

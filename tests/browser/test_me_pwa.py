@@ -296,7 +296,7 @@ def test_another_clients_copies_go_when_someone_else_signs_in_and_all_go_at_sign
 
     # Signing out (the settings page's form) deletes every saved page.
     page.goto("/me/settings")
-    page.locator("form[action='/me/sign-out'] button[type=submit]").click()
+    page.locator("#main form[action='/me/sign-out'] button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/me/sign-in"))
     eventually(page, "() => caches.keys().then((n) => !n.some((x) => x.startsWith('kp-pages-')))")
     context.close()

@@ -199,3 +199,13 @@ def test_signing_in_names_the_device_and_counts_as_a_confirmation(client, factor
     assert session.device == "Android" and client_auth.confirmed_recently(session)
     page = phone.get("/me/settings?lang=en")
     assert "Android</strong> · this phone" in page.text and "data-passkey-register" in page.text
+
+
+def test_signing_out_is_one_tap_from_every_signed_in_page(client, factory, person):
+    """ASVS 7.4.4: the footer of every signed-in page of the app has the sign-out button."""
+    signed_out = client.get("/me/sign-in?lang=en").text
+    assert 'action="/me/sign-out"' not in signed_out
+    sign_in_client(client, factory, person)
+    for path in ("/me/", "/me/plan", "/me/appointments", "/me/messages", "/me/data", "/me/settings"):
+        footer = client.get(path).text.split('<footer class="site-footer">', 1)[1]
+        assert 'action="/me/sign-out"' in footer, path
