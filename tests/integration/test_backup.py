@@ -287,8 +287,9 @@ def test_a_backup_taken_while_the_app_writes_matches_its_manifest(
     writer = threading.Thread(target=lambda: asyncio.run(write()))
     writer.start()
     try:
-        while len(written) < 20:  # writing is under way before the backup starts
+        while len(written) < 20 and writer.is_alive():  # writing is under way before the backup starts
             stop.wait(0.02)
+        assert writer.is_alive(), "the writer stopped before the backup began"
         made = kotopolku(database_url, "backup", "--to", dump)
         during = len(written)
     finally:
