@@ -86,7 +86,8 @@ class LiveServer:
         return self.log_path.read_text(errors="replace")[-5000:]
 
 
-def _start_server(database_url: str, settings: Settings) -> LiveServer:
+def start_server(database_url: str, settings: Settings, **extra_env: str) -> LiveServer:
+    """uvicorn on a free port; `extra_env` may name the port as {port} (OFFICE_URL, say)."""
     port = _free_port()
     url = f"http://localhost:{port}"  # passkeys need the host name localhost, not 127.0.0.1
     env = {
@@ -99,9 +100,10 @@ def _start_server(database_url: str, settings: Settings) -> LiveServer:
         "PYTHONDONTWRITEBYTECODE": "1",
         "RUN_WORKER": "0",  # tests deliver the outbox themselves, when they choose
         "STAFF_SECOND_FACTOR": "0",  # officers sign in with a password alone (test_second_factor.py covers it)
+        **{name: value.format(port=port) for name, value in extra_env.items()},
     }
     env.pop("DEBUG", None)
-    log_path = ROOT / "var" / f"browser-server-{_worker()}.log"
+    log_path = ROOT / "var" / f"browser-server-{_worker()}{'-' + str(port) if extra_env else ''}.log"
     log_path.parent.mkdir(exist_ok=True)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -120,11 +122,11 @@ def _start_server(database_url: str, settings: Settings) -> LiveServer:
         if _healthy(url):
             return server
         time.sleep(0.1)
-    _stop(process)
+    stop_server(process)
     raise RuntimeError(f"uvicorn did not start on {url}:\n{server.log()}")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_server(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.terminate()
         try:
@@ -138,11 +140,11 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def live_server(database_url: str, settings: Settings) -> Iterator[LiveServer]:
     """uvicorn serving app.asgi:app on a free port; retried once if another process took the port."""
     try:
-        server = _start_server(database_url, settings)
+        server = start_server(database_url, settings)
     except RuntimeError:
-        server = _start_server(database_url, settings)
+        server = start_server(database_url, settings)
     yield server
-    _stop(server.process)
+    stop_server(server.process)
 
 
 @pytest.fixture

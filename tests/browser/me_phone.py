@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Page
 
 from app.jobs.worker import Counts, Worker, WorkerOptions
 from app.settings import Settings
-from tests.browser.conftest import INIT_SCRIPT, LiveServer, PageProblems, _start_server, _stop
+from tests.browser.conftest import INIT_SCRIPT, LiveServer, PageProblems, start_server, stop_server
 from tests.browser.test_accessibility import AXE
 
 PHONE = {"width": 360, "height": 740}
@@ -29,13 +29,13 @@ def own_server(database_url: str, settings: Settings, **env: str) -> Iterator[Li
     other settings runs its own (retried once if another process took the port)."""
     with mock.patch.dict(os.environ, env):
         try:
-            server = _start_server(database_url, settings)
+            server = start_server(database_url, settings)
         except RuntimeError:
-            server = _start_server(database_url, settings)
+            server = start_server(database_url, settings)
     try:
         yield server
     finally:
-        _stop(server.process)
+        stop_server(server.process)
 
 
 def phone(
