@@ -63,9 +63,12 @@ def search_for(page: Page, query: str) -> None:
             return False
         return parse_qs(response.request.post_data or "").get("q") == [query]
 
+    wait_for_htmx(page)  # nothing of an earlier search or navigation still on its way
     box = page.locator("#q")
     box.fill("")
-    with page.expect_response(answers_query):
+    # On a busy machine a pause between keys can send a search for part of the query first; the one for
+    # the whole query then waits in htmx's queue behind it, so allow it more than the default 5 s.
+    with page.expect_response(answers_query, timeout=15000):
         box.press_sequentially(query)
     wait_for_htmx(page)
 
