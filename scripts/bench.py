@@ -56,6 +56,7 @@ BARE, PLAN, CLIENT, SEARCH, KB, DASHBOARD = (
     "bare endpoint", "plan page (/me/plan)", "client page", "search fragment", "knowledge-base search",
     "dashboard",
 )  # fmt: skip
+FLOOR_READ, FLOOR_APPEND = "floor: one SELECT", "floor: one SELECT + INSERT, commit"
 ONE_USER = ", one user"
 PAGE_RATIO, SEARCH_RATIO, P99_MS, SEARCH_P95_MS, DASHBOARD_MS = 0.10, 0.20, 50.0, 50.0, 500.0
 
@@ -65,8 +66,50 @@ def hello() -> dict[str, str]:
     return {"hello": "world"}
 
 
+# Two floors beside the baseline, to tell what the targets ask of any page: the least a page that reads the
+# database does (one round trip through SQLAlchemy's async pool), and the least a view of client data does
+# (that read, plus one row appended and committed, as every audited view appends its audit event). No
+# templates, no session, no access policy: an app can only be slower than these.
+FLOOR_TABLE = "bench_floor_event"
+_floor: dict[str, Any] = {}
+
+
+async def floor_engine() -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    # The app's pool (app/db/engine.py), on the same database.
+    _floor["engine"] = create_async_engine(
+        DB_URL.replace("postgresql://", "postgresql+asyncpg://"), pool_size=10, max_overflow=10
+    )
+
+
+async def floor_dispose() -> None:
+    await _floor["engine"].dispose()
+
+
+@get("/floor/read")
+async def floor_read() -> dict[str, int]:
+    from sqlalchemy import text
+
+    async with _floor["engine"].connect() as conn:
+        return {"n": (await conn.execute(text("SELECT 1"))).scalar_one()}
+
+
+@get("/floor/read-and-append")
+async def floor_append() -> dict[str, int]:
+    from sqlalchemy import text
+
+    async with _floor["engine"].begin() as conn:
+        n = (await conn.execute(text("SELECT 1"))).scalar_one()
+        await conn.execute(text(f"INSERT INTO {FLOOR_TABLE} (at) VALUES (now())"))  # noqa: S608 (a constant)
+        return {"n": n}
+
+
 # The baseline: served by uvicorn as `bench:bare_app` (with --app-dir scripts), like the app.
-bare_app = Litestar([hello], logging_config=None)
+bare_app = Litestar(
+    [hello, floor_read, floor_append], on_startup=[floor_engine], on_shutdown=[floor_dispose],
+    logging_config=None,
+)  # fmt: skip
 
 
 @dataclass
@@ -445,6 +488,10 @@ def report(
     print("CPU ms/req: user + system time of the server processes and PostgreSQL backends per request in the "
           "measured run (not wrk's);\nCPU vs bare: the bare endpoint's CPU per request over the target's, the "
           "req/s ratio the target would reach if the CPUs were all the servers'.")  # fmt: skip
+    floor = results[FLOOR_APPEND]
+    print(f"\nThe floors: a page that only reads the database reaches {results[FLOOR_READ].rps / bare:.1%} of the "
+          f"bare endpoint's req/s, one that also appends a row and commits (as every audited view does) "
+          f"{floor.rps / bare:.1%}, p99 {floor.p99:.1f} ms.")  # fmt: skip
     print("\nTargets (a target with errors, or without a single answer, fails):")
     checks: list[tuple[str, str, bool]] = []
     for name in (PLAN, CLIENT):
@@ -512,6 +559,10 @@ def main() -> None:
                     f"%{query.casefold()}%")  # fmt: skip
     (ROOT / "var").mkdir(exist_ok=True)
     me_token = client_session(plan_client)
+    sql(
+        DB_URL,
+        f"CREATE TABLE IF NOT EXISTS {FLOOR_TABLE} (id bigserial PRIMARY KEY, at timestamptz NOT NULL)",
+    )
     try:
         with SERVER_LOG.open("wb") as log:
             servers = [start_server("app.asgi:app", APP_PORT, log, "--proxy-headers"),
@@ -530,6 +581,8 @@ def main() -> None:
                 dashboard = Target(DASHBOARD, f"{PUBLIC_URL}/officer/reports", headers={"Cookie": manager})
                 targets = [
                     Target(BARE, f"http://{HOST}:{BARE_PORT}/"),
+                    Target(FLOOR_READ, f"http://{HOST}:{BARE_PORT}/floor/read"),
+                    Target(FLOOR_APPEND, f"http://{HOST}:{BARE_PORT}/floor/read-and-append"),
                     Target(PLAN, f"{PUBLIC_URL}/me/plan", headers={"Cookie": f"kp_me={me_token}"}),
                     Target(CLIENT, f"{PUBLIC_URL}/officer/clients/{client_id}", headers={"Cookie": officer}),
                     search,
@@ -539,7 +592,8 @@ def main() -> None:
                     replace(dashboard, name=DASHBOARD + ONE_USER, connections=1),
                 ]
                 queries = probe(
-                    [t for t in targets if t.connections == CONNECTIONS and t.name != BARE] + [dashboard]
+                    [t for t in targets if t.connections == CONNECTIONS and t.url.startswith(PUBLIC_URL)]
+                    + [dashboard]
                 )
                 results = {}
                 for target in targets:
@@ -551,6 +605,7 @@ def main() -> None:
                     stop_server(server)
     finally:
         end_client_session(me_token)
+        sql(DB_URL, f"DROP TABLE IF EXISTS {FLOOR_TABLE}")
     report(results, found, query, matches, kb_query)
     print(f"Load average at the end: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
 
