@@ -24,9 +24,12 @@ import ssl
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
+
+from litestar.types import Scope
 
 from app.settings import Settings
 
@@ -168,3 +171,36 @@ async def shipped_while_serving(app: Any) -> AsyncIterator[None]:
         yield
     finally:
         stop_shipping(listener)
+
+
+# --- security events (ASVS 16.3) ---------------------------------------------------------------------
+
+security_log = logging.getLogger("kotopolku.security")
+# The request being served, so that code far from it (a form reader, the rate limiter) can say where a
+# security event happened. Set by the first middleware (app/web.py: LocaleMiddleware); each request runs
+# in a task of its own, whose context ends with it.
+_request_scope: ContextVar[Scope | None] = ContextVar("request_scope", default=None)
+
+
+def serving(scope: Scope) -> None:
+    _request_scope.set(scope)
+
+
+def requester(scope: Scope) -> str:
+    """Who made the request: staff by id, else "a client" or "anonymous" (never a client's id)."""
+    state = scope.get("state") or {}
+    signed_in = state.get("signed_in")
+    if signed_in:
+        return f"staff {signed_in.actor.staff_id}"
+    return "a client" if state.get("client_signed_in") else "anonymous"
+
+
+def security_event(what: str) -> None:
+    """A warning naming the event, the route's template and who (ASVS 16.3.3). `what` must hold no data
+    from the request: field names and counts only."""
+    scope = _request_scope.get()
+    if scope is None:  # outside a request (a CLI command, a worker)
+        security_log.warning("%s", what)
+        return
+    route = scope.get("path_template") or "(no route)"
+    security_log.warning("%s on %s %s for %s", what, scope.get("method", ""), route, requester(scope))

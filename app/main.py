@@ -129,16 +129,7 @@ def _use_locale(code: str) -> str:
 def _log_refusal(request: Request[Any, Any, Any], status: int, route: object) -> None:
     """A refused request (failed authorisation, CSRF, another organisation's or client's id) as a security
     event (ASVS 16.3.2): who by staff id or kind, the route's template, never the ids or data asked for."""
-    state = request.scope["state"]
-    signed_in = state.get("signed_in")
-    who = (
-        f"staff {signed_in.actor.staff_id}"
-        if signed_in
-        else "a client"
-        if state.get("client_signed_in")
-        else "anonymous"
-    )
-    log.warning("refused %s %s with %d for %s", request.method, route, status, who)
+    log.warning("refused %s %s with %d for %s", request.method, route, status, logs.requester(request.scope))
 
 
 def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -23,7 +23,7 @@ from litestar.response.redirect import ASGIRedirectResponse
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import i18n
+from app import i18n, logs
 from app.domain import auth, client_auth
 from app.domain.auth import SignedIn
 from app.domain.client_auth import ClientSignedIn
@@ -98,6 +98,7 @@ class LocaleMiddleware(ASGIMiddleware):
         i18n.set_locale(code)
         scope.setdefault("state", {})["explicit_locale"] = (explicit in allowed and explicit) or None
         scope["state"]["remembered_locale"] = remembered in allowed
+        logs.serving(scope)  # for security events logged far from the request (app/logs.py)
         if not (explicit and explicit in allowed):
             await next_app(scope, receive, send)
             return

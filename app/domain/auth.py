@@ -25,6 +25,7 @@ from app.db.client_app import ClientSession
 from app.db.organisation import Staff
 from app.domain.policy import Actor
 from app.i18n import gettext
+from app.logs import security_event
 from app.settings import Settings
 
 SESSION_COOKIE = "kp_session"
@@ -296,6 +297,8 @@ async def retry_after(
         ).one()
         if count >= limit and oldest is not None:
             wait = max(wait, int((oldest + window - utcnow()).total_seconds()) + 1)
+    if wait:  # every caller refuses the attempt with 429 (anti-automation, ASVS 16.3.3)
+        security_event(f"attempt refused by the failure limit for {wait} s")
     return wait
 
 

@@ -22,11 +22,11 @@ import hashlib
 import hmac
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -39,7 +39,7 @@ from app.db.organisation import Organisation, OrganisationType
 from app.db.plan import IntegrationPlan, PlanService, PlanStatus
 from app.db.programme import ProgrammeService
 from app.db.quality import FeedbackAnswer, QuestionKind, SurveyAudience
-from app.domain import audit, programme, quality
+from app.domain import audit, auth, programme, quality
 from app.domain.audit import Action
 from app.domain.forms import FormErrors, checkbox
 from app.domain.quality import AskedSurvey
@@ -439,20 +439,8 @@ def address_key(settings: Settings, address: str | None) -> str | None:
 async def retry_after(db: AsyncSession, settings: Settings, key: str | None) -> int:
     """Seconds until this address may send feedback again; 0 when it may now. The window is the sign-in
     window (the failure table is trimmed to it)."""
-    if key is None:
-        return 0
-    window = timedelta(minutes=settings.sign_in_window_minutes)
-    now = utcnow()
-    count, oldest = (
-        await db.execute(
-            select(func.count(), func.min(SignInFailure.at)).where(
-                SignInFailure.key == key, SignInFailure.at > now - window
-            )
-        )
-    ).one()
-    if count >= settings.public_feedback_per_address and oldest is not None:
-        return max(1, int((oldest + window - now).total_seconds()) + 1)
-    return 0
+    limited = replace(settings, sign_in_max_failures_per_address=settings.public_feedback_per_address)
+    return await auth.retry_after(db, limited, None, key)
 
 
 async def count_sending(db: AsyncSession, settings: Settings, key: str | None) -> None:

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from app.domain import identity_code
 from app.i18n import LOCAL_TIME, _
+from app.logs import security_event
 
 E = TypeVar("E", bound=Enum)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -72,6 +73,8 @@ def choice(
     try:
         return enum(raw) if not isinstance(next(iter(enum)).value, int) else enum(int(raw))
     except ValueError:
+        # A select or radio button sends one of its options: anything else was made by hand (ASVS 16.3.3).
+        security_event(f"form value outside the options of field {name!r}")
         errors[name] = _("Choose one of the options.")
         return None
 

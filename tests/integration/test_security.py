@@ -24,6 +24,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import func, select
 
+from app import i18n
 from app.db.auth import SignInFailure, StaffSession
 from app.db.client import Client
 from app.db.client_app import ClientSession, Feedback
@@ -479,3 +480,37 @@ def test_refused_requests_are_logged_as_security_events_without_what_was_asked(c
     assert refusals[1] == "refused POST /officer/clients with 403 for anonymous"  # CSRF: before the session
     assert refusals[2] == f"refused GET /officer/clients/{{client_id}} with 404 for staff {officer.id}"
     assert not [line for line in refusals if str(elsewhere.id) in line or "Forged" in line]
+
+
+def test_a_rate_limited_sign_in_and_a_forged_form_value_are_logged_as_bypass_attempts(
+    client, factory, home, settings, caplog
+):
+    """ASVS 16.3.3: an attempt refused by the failure limit and a value that no select or radio button of
+    the form offers (the form was made by hand) are warnings naming the event, the route and who — never
+    the account tried or the value. A date typed wrong by a person is not an attempt and is not logged."""
+    target, officer = (
+        factory.staff(home, Role.INTEGRATION_OFFICER),
+        factory.staff(home, Role.INTEGRATION_OFFICER),
+    )
+    with caplog.at_level(logging.WARNING, logger="kotopolku"):
+        for _attempt in range(settings.sign_in_max_failures_per_account):
+            wrong = post(client, "/officer/sign-in", {"email": target.email, "password": "wrong"})
+            assert wrong.status_code == 401
+        assert not [r for r in caplog.records if r.name == "kotopolku.security"]
+        refused = post(client, "/officer/sign-in", {"email": target.email, "password": PASSWORD})
+        assert refused.status_code == 429
+        sign_in(client, officer)
+        mistyped = post(client, "/officer/clients", {**VALID, "known_on": "31.2.2025"})
+        forged = post(client, "/officer/clients", {**VALID, "known_how": "<script>kotopolku-forged"})
+    assert mistyped.status_code == forged.status_code == 422
+    # The officer's page is in Finnish; what was typed stays.
+    assert i18n.gettext("Choose one of the options.") in forged.text and "Olena" in forged.text
+    events = [r.getMessage() for r in caplog.records if r.name == "kotopolku.security"]
+    assert len(events) == 2, events
+    assert re.fullmatch(
+        r"attempt refused by the failure limit for \d+ s on POST /officer/sign-in for anonymous", events[0]
+    )
+    assert events[1] == (
+        f"form value outside the options of field 'known_how' on POST /officer/clients for staff {officer.id}"
+    )
+    assert not [r for r in caplog.records if target.email in r.getMessage() or "forged" in r.getMessage()]
