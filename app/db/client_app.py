@@ -17,13 +17,17 @@ from app.db.organisation import enum_column
 class ClientInvitation(UUIDPrimaryKey, Base):
     """An officer's invitation to the migrant app: a QR code (long secret) and a short code read aloud.
 
-    Only SHA-256 hashes of both secrets are stored. Single use, expires after 7 days, revocable."""
+    Only hashes of the secrets are stored (app/domain/invitations.py). Single use, expires after 7 days,
+    revocable."""
 
     __tablename__ = "client_invitation"
 
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # the QR code's link
-    short_code_hash: Mapped[str] = mapped_column(String(64), unique=True)  # e.g. "K7M-42Q-9TX"
+    # The short code, e.g. "K7M-42Q-9TX": a keyed hash of its first group to find it by, and argon2id of the
+    # whole code. Both are empty on invitations made before the code was stored so (their QR links work).
+    short_code_lookup: Mapped[str | None] = mapped_column(String(64), index=True)
+    short_code_hash: Mapped[str | None] = mapped_column(String(200))
     created_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]

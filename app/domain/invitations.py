@@ -6,8 +6,11 @@ An officer creates an invitation on the client's page. It carries two secrets:
 - a short code of three groups of three characters ("K7M-42Q-9TX") that can be read aloud over the
   phone. Its alphabet leaves out characters that look or sound alike (0/O, 1/I/L, 2/Z, 5/S, 8/B, U/V).
 
-Only hashes are stored: SHA-256 of the token, and HMAC-SHA-256 (keyed with SECRET_KEY) of the normalised
-short code, so that a copy of the database alone cannot be searched for the ~2^40 possible codes.
+Only hashes are stored. The token has 256 bits: SHA-256 is enough. The short code has about 41 bits, so
+it is stored like a password (ASVS 6.5.2): argon2id with a random salt. To find its invitation without
+trying every open one, the code's first group is also stored as HMAC-SHA-256 keyed with SECRET_KEY (the
+lookup): a typed code is checked only against the few open invitations whose first group matches, and a
+copy of the database without SECRET_KEY does not even tell which first groups are in use.
 An invitation is single use, expires after INVITATION_LIFETIME and can be revoked; a new invitation
 revokes the client's older unused ones. Every change is audit-logged with field names only.
 """
@@ -22,6 +25,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import anyio
 import segno
 from markupsafe import Markup
 from sqlalchemy import delete, select, update
@@ -30,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.base import utcnow
 from app.db.client import Client, ClientStatus
 from app.db.client_app import ClientInvitation, ClientPasskey, ClientWebAuthnChallenge
-from app.domain import audit, client_auth
+from app.domain import audit, auth, client_auth
 from app.domain.audit import Action
 from app.domain.auth import token_hash
 from app.domain.policy import Actor
@@ -42,6 +46,9 @@ CODE_GROUPS = 3
 CODE_GROUP_LENGTH = 3
 CODE_LENGTH = CODE_GROUPS * CODE_GROUP_LENGTH
 JOIN_PATH = "/me/join/"
+# Open invitations that share a first group (23³ = 12 167 groups) and are checked against a typed code:
+# random codes spread over the groups, so even ten thousand open invitations put fewer than two in one.
+MAX_CANDIDATES = 8
 
 
 @dataclass(frozen=True)
@@ -72,9 +79,12 @@ def normalise_code(value: str | None) -> str | None:
     return cleaned
 
 
-def code_hash(settings: Settings, code: str) -> str:
-    """Keyed hash of a normalised short code."""
-    return hmac.new(settings.secret_key.encode(), f"invitation:{code}".encode(), hashlib.sha256).hexdigest()
+def code_lookup(settings: Settings, code: str) -> str:
+    """Keyed hash of a normalised short code's first group: where to look, not a proof of the code."""
+    first_group = code[:CODE_GROUP_LENGTH]
+    return hmac.new(
+        settings.secret_key.encode(), f"invitation-lookup:{first_group}".encode(), hashlib.sha256
+    ).hexdigest()
 
 
 def join_url(settings: Settings, token: str) -> str:
@@ -139,11 +149,13 @@ async def create(db: AsyncSession, settings: Settings, actor: Actor, client: Cli
         )
     token = secrets.token_urlsafe(32)
     short_code = new_short_code()
+    code = normalise_code(short_code) or ""
     now = utcnow()
     invitation = ClientInvitation(
         client_id=client.id,
         token_hash=token_hash(token),
-        short_code_hash=code_hash(settings, normalise_code(short_code) or ""),
+        short_code_lookup=code_lookup(settings, code),
+        short_code_hash=await anyio.to_thread.run_sync(auth.hash_password, settings, code),  # argon2: slow
         created_by_id=actor.staff_id,
         created_at=now,
         expires_at=now + INVITATION_LIFETIME,
@@ -157,7 +169,7 @@ async def create(db: AsyncSession, settings: Settings, actor: Actor, client: Cli
         client_id=client.id,
         object_type="client_invitation",
         object_id=invitation.id,
-        fields=["token_hash", "short_code_hash", "expires_at"],
+        fields=["token_hash", "short_code_lookup", "short_code_hash", "expires_at"],
     )
     return IssuedInvitation(invitation, token, short_code, join_url(settings, token))
 
@@ -255,10 +267,27 @@ async def by_code(db: AsyncSession, settings: Settings, value: str | None) -> Cl
     code = normalise_code(value)
     if code is None:
         return None
-    invitation = await db.scalar(
-        select(ClientInvitation).where(ClientInvitation.short_code_hash == code_hash(settings, code))
-    )
-    return await _usable_client(db, invitation)
+    now = utcnow()
+    candidates = (
+        await db.scalars(
+            select(ClientInvitation)
+            .where(
+                ClientInvitation.short_code_lookup == code_lookup(settings, code),
+                ClientInvitation.used_at.is_(None),
+                ClientInvitation.revoked_at.is_(None),
+                ClientInvitation.expires_at > now,
+            )
+            .order_by(ClientInvitation.created_at.desc())
+            .limit(MAX_CANDIDATES)
+        )
+    ).all()
+
+    def match() -> ClientInvitation | None:
+        if not candidates:  # the same argon2 work as a wrong code, so timing does not tell a group in use
+            auth.verify_password(settings, None, code)
+        return next((c for c in candidates if auth.verify_password(settings, c.short_code_hash, code)), None)
+
+    return await _usable_client(db, await anyio.to_thread.run_sync(match))
 
 
 async def by_id(db: AsyncSession, invitation_id: uuid.UUID) -> ClientInvitation | None:
