@@ -24,7 +24,7 @@ class ClientInvitation(UUIDPrimaryKey, Base):
 
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # the QR code's link
-    # The short code, e.g. "K7M-42Q-9TX": a keyed hash of its first group to find it by, and argon2id of the
+    # The short code, e.g. "K7M-43Q-9TX": a keyed hash of its first group to find it by, and argon2id of the
     # whole code. Both are empty on invitations made before the code was stored so (their QR links work).
     short_code_lookup: Mapped[str | None] = mapped_column(String(64), index=True)
     short_code_hash: Mapped[str | None] = mapped_column(String(200))

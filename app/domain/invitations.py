@@ -3,7 +3,7 @@
 An officer creates an invitation on the client's page. It carries two secrets:
 
 - a long token (32 random bytes, base64url) in the QR code's link `<public_url>/me/join/<token>`;
-- a short code of three groups of three characters ("K7M-42Q-9TX") that can be read aloud over the
+- a short code of three groups of three characters ("K7M-43Q-9TX") that can be read aloud over the
   phone. Its alphabet leaves out characters that look or sound alike (0/O, 1/I/L, 2/Z, 5/S, 8/B, U/V).
 
 Only hashes are stored. The token has 256 bits: SHA-256 is enough. The short code has about 41 bits, so
@@ -57,7 +57,7 @@ class IssuedInvitation:
 
     invitation: ClientInvitation
     token: str
-    short_code: str  # formatted, e.g. "K7M-42Q-9TX"
+    short_code: str  # formatted, e.g. "K7M-43Q-9TX"
     url: str  # the QR code's link
 
 

@@ -156,6 +156,9 @@ def test_the_short_code_is_case_and_separator_insensitive(client, officer, perso
     assert invitations.normalise_code(code.replace("-", "")) == code.replace("-", "")
     assert invitations.normalise_code(code[:-1]) is None
     assert invitations.normalise_code("O0O-000-000") is None
+    # The sign-in page's example is a code that could be given (an example with a "2" misled).
+    example = re.search(r"For example ([A-Z0-9-]+)\.", as_phone(client).get("/me/sign-in?lang=en").text)
+    assert example and invitations.normalise_code(example.group(1))
     phone = as_phone(client)
     response = post(phone, "/me/sign-in/code", {"code": code.lower().replace("-", " ")})
     assert response.status_code == 303 and response.headers["location"] == "/me/enrol"
