@@ -234,10 +234,10 @@ def read_form(
         errors["assessed_on"] = _("Enter the date of the assessment interview. A draft keeps a date too.")
     v["literacy"] = choice(data, "literacy", Literacy, errors, required=False)
     for name, length in TEXT_FIELDS.items():
-        v[name] = text(data, name, length)
+        v[name] = text(data, name, length, errors)
     v["plan_need"] = choice(data, "plan_need", PlanNeed, errors, required=False)
     v["planned_plan_date"] = date_field(data, "planned_plan_date", errors, not_future=False)
-    v["interpreter_language"] = text(data, "interpreter_language", 12)
+    v["interpreter_language"] = text(data, "interpreter_language", 12, errors)
     v["county_takes_part"] = checkbox(data, "county_takes_part")
     for name in INFORMATION_POINTS:
         v[name] = checkbox(data, name)
@@ -258,7 +258,7 @@ def read_form(
         else:
             v["officer_id"] = officer
     if "amendment_reason" in data:
-        v["amendment_reason"] = text(data, "amendment_reason", TEXT_MAX)
+        v["amendment_reason"] = text(data, "amendment_reason", TEXT_MAX, errors)
 
     skills: dict[tuple[str, LanguageSkill], Cefr] = {}
     for language in LANGUAGES:
@@ -773,7 +773,7 @@ def read_measure_form(data: Mapping[str, Any], provider_ids: Collection[uuid.UUI
         if provider_id not in provider_ids:
             errors["provider_id"] = _("Choose the provider from the list.")
             provider_id = None
-    provider_name = text(data, "provider_name", 200)
+    provider_name = text(data, "provider_name", 200, errors)
     if not raw and not provider_name:
         errors["provider_id"] = _("Choose the provider or write its name.")
     ordered_on = date_field(data, "ordered_on", errors, required=True)
@@ -828,7 +828,7 @@ def read_result_form(data: Mapping[str, Any], measure: RefiningMeasure) -> Resul
     result_on = date_field(data, "result_on", errors, required=True)
     if result_on is not None and result_on < measure.ordered_on:
         errors["result_on"] = _("The date of the result cannot be before the date the measure was ordered.")
-    result = text(data, "result", TEXT_MAX)
+    result = text(data, "result", TEXT_MAX, errors)
     if status == MeasureStatus.DONE and not result:
         errors["result"] = _("Write the result of the measure.")
     return ResultInput(status, result_on, result, errors)

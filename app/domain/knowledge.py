@@ -445,8 +445,8 @@ def slug_from(title: str) -> str:
 
 
 def _texts(data: Mapping[str, Any], errors: FormErrors, *, title_message: str) -> tuple[str, str, str]:
-    title = text(data, "title", TITLE_MAX + 1) or ""
-    summary = text(data, "summary", SUMMARY_MAX + 1) or ""
+    title = text(data, "title", TITLE_MAX + 1, errors) or ""
+    summary = text(data, "summary", SUMMARY_MAX + 1, errors) or ""
     body = str(data.get("body") or "").strip()
     if not title:
         errors["title"] = title_message
@@ -473,7 +473,7 @@ def read_article_form(data: Mapping[str, Any], article: KnowledgeArticle | None 
             parsed.errors["source_language"] = _("Choose one of the options.")
         parsed.source_language = language
     parsed.title, parsed.summary, parsed.body = _texts(data, parsed.errors, title_message=_("Write a title."))
-    slug = (text(data, "slug", SLUG_MAX + 1) or "").lower() or slug_from(parsed.title)
+    slug = (text(data, "slug", SLUG_MAX + 1, parsed.errors) or "").lower() or slug_from(parsed.title)
     if not slug or len(slug) > SLUG_MAX or not SLUG.match(slug):
         parsed.errors["slug"] = _(
             "Write the address with the letters a–z, digits and hyphens, for example kela-basics."
