@@ -444,8 +444,6 @@ def read_visit_form(
         if referral not in parsed.referrals:
             parsed.referrals.append(referral)
     parsed.note = text(data, "note", MAX_NOTE, errors)
-    if parsed.note and len(str(data.get("note") or "").strip()) > MAX_NOTE:
-        errors["note"] = _("Use at most %(max)d characters.") % {"max": MAX_NOTE}
     return parsed
 
 

@@ -394,13 +394,9 @@ class MessageInput:
 def read_message_form(data: Mapping[str, Any], *, with_subject: bool) -> MessageInput:
     parsed = MessageInput()
     if with_subject:
-        parsed.subject = text(data, "subject", 1000, parsed.errors) or ""
+        parsed.subject = text(data, "subject", MAX_SUBJECT, parsed.errors) or ""
         if not parsed.subject:
             parsed.errors["subject"] = _("Write the subject.")
-        elif len(parsed.subject) > MAX_SUBJECT:
-            parsed.errors["subject"] = _("The subject is too long: at most %(count)s characters.") % {
-                "count": MAX_SUBJECT
-            }
     parsed.body = read_body(data, "body", parsed.errors)
     parsed.language = read_language(data, "language", parsed.errors)
     parsed.template_id = parse_uuid(data.get("template_id"))

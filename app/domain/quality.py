@@ -141,9 +141,7 @@ def read_form(data: Mapping[str, Any]) -> SurveyInput:
         if str(data.get(prefix + "remove") or "") in ("on", "1", "true"):
             continue
         texts = {
-            code: value
-            for code in LANGUAGES
-            if (value := text(data, prefix + code, QUESTION_MAX + 1, errors))
+            code: value for code in LANGUAGES if (value := text(data, prefix + code, QUESTION_MAX, errors))
         }
         raw_kind = str(data.get(prefix + "kind") or "").strip()
         if not texts and not raw_kind:
@@ -151,9 +149,6 @@ def read_form(data: Mapping[str, Any]) -> SurveyInput:
         kind = choice(data, prefix + "kind", QuestionKind, errors)
         if not texts.get(REQUIRED_LANGUAGE):
             errors[prefix + REQUIRED_LANGUAGE] = _("Write the question in Finnish.")
-        for code, value in texts.items():
-            if len(value) > QUESTION_MAX:
-                errors[prefix + code] = _("Write at most %(count)s characters.") % {"count": QUESTION_MAX}
         raw_position = str(data.get(prefix + "position") or "").strip()
         try:
             position = float(raw_position) if raw_position else float(i + 1)

@@ -189,11 +189,9 @@ def read_referral_form(data: Mapping[str, Any], choices: Sequence[Organisation])
         errors["language"] = _("Choose one of the options.")
     v["language"] = language if language in COMMON_LANGUAGES else None
     v["phone"] = _phone(data, "phone", errors)
-    v["reason"] = text(data, "reason", REASON_MAX + 1, errors) or ""
+    v["reason"] = text(data, "reason", REASON_MAX, errors) or ""
     if not v["reason"]:
         errors["reason"] = _("Say why the person needs an initial assessment.")
-    elif len(v["reason"]) > REASON_MAX:
-        errors["reason"] = _("The text is too long: at most %(num)d characters.") % {"num": REASON_MAX}
 
     v["consent_given"] = checkbox(data, "consent_given")
     if not v["consent_given"]:
@@ -581,13 +579,9 @@ async def accept(
 
 def read_decline(data: Mapping[str, Any]) -> tuple[str | None, FormErrors]:
     errors = FormErrors()
-    reason = text(data, "decline_reason", DECLINE_MAX + 1, errors)
+    reason = text(data, "decline_reason", DECLINE_MAX, errors)
     if not reason:
         errors["decline_reason"] = _("Say why the referral is declined.")
-    elif len(reason) > DECLINE_MAX:
-        errors["decline_reason"] = _("The text is too long: at most %(num)d characters.") % {
-            "num": DECLINE_MAX
-        }
     return reason, errors
 
 
