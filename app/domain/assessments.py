@@ -43,7 +43,7 @@ from app.db.client import Client
 from app.db.organisation import Organisation, OrganisationType, Role, Staff, StaffRole
 from app.domain import audit
 from app.domain.audit import Action
-from app.domain.forms import FormErrors, as_input, checkbox, choice, date_field, text, today
+from app.domain.forms import FormErrors, as_input, checkbox, choice, date_field, text, today, too_long
 from app.domain.policy import Actor, client_scope
 from app.i18n import N_, _, format_date, gettext
 from app.labels import label
@@ -51,6 +51,7 @@ from app.labels import label
 LANGUAGES = ("fi", "sv")  # item 2: Finnish or Swedish
 MAX_ROWS = 20  # education and work rows each
 TEXT_MAX = 8000
+ROW_TEXT_MAX = 200  # an education row's field, a work row's occupation
 
 # Free-text columns and their longest accepted input.
 TEXT_FIELDS: dict[str, int] = {
@@ -278,11 +279,14 @@ def read_form(
         except ValueError:
             errors[f"edu-{index}-level"] = _("Choose the level of education on each education row.")
         years = _years(row["years"], errors, f"edu-{index}-years")
+        field_of_study = row["field"].strip()
+        if len(field_of_study) > ROW_TEXT_MAX:
+            errors[f"edu-{index}-field"] = too_long(ROW_TEXT_MAX, len(field_of_study))
         if education_level is not None:
             education.append(
                 (
                     education_level,
-                    row["field"].strip()[:200] or None,
+                    field_of_study or None,
                     years,
                     _country(row["country"]),
                     row["completed"] != "no",
@@ -292,9 +296,11 @@ def read_form(
     for index, row in enumerate(work_rows(lists), start=1):
         if not any(row[n].strip() for n in ("occupation", "years", "country")):
             continue
-        occupation = row["occupation"].strip()[:200]
+        occupation = row["occupation"].strip()
         if not occupation:
             errors[f"work-{index}-occupation"] = _("Enter the occupation on each work experience row.")
+        elif len(occupation) > ROW_TEXT_MAX:
+            errors[f"work-{index}-occupation"] = too_long(ROW_TEXT_MAX, len(occupation))
         years = _years(row["years"], errors, f"work-{index}-years")
         if occupation:
             work.append((occupation, years, _country(row["country"])))
@@ -867,7 +873,8 @@ async def record_result(
 
 def take_result(data: AssessmentInput, measure: RefiningMeasure) -> str | None:
     """Copy a done measure's result into the field of the draft it belongs to; the field's name comes
-    back (None when the result is already there or there is none)."""
+    back (None when the result is already there or there is none). Nothing is cut: a field that grows
+    too long gets an error."""
     if measure.status != MeasureStatus.DONE or not measure.result:
         return None
     target = MEASURE_TARGET[measure.measure_type]
@@ -875,5 +882,7 @@ def take_result(data: AssessmentInput, measure: RefiningMeasure) -> str | None:
     entry = f"{label(measure.measure_type)} ({format_date(measure.result_on, 'short')}): {measure.result}"
     if entry in current_text:
         return None
-    data.values[target] = (f"{current_text}\n\n{entry}" if current_text else entry)[:TEXT_MAX]
+    data.values[target] = f"{current_text}\n\n{entry}" if current_text else entry
+    if len(data.values[target]) > TEXT_MAX:
+        data.errors[target] = too_long(TEXT_MAX, len(data.values[target]))
     return target

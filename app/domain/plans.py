@@ -49,12 +49,13 @@ from app.db.plan import (
 from app.db.programme import ProgrammePeriod, ProgrammeService, ServiceType
 from app.domain import audit, guidance_plans, rules
 from app.domain.audit import Action
-from app.domain.forms import FormErrors, checkbox, choice, date_field, text, today
+from app.domain.forms import FormErrors, checkbox, choice, date_field, text, today, too_long
 from app.domain.policy import Actor, client_scope
 from app.domain.translations import content_hash
 from app.i18n import _, format_date
 
 MAX_GOALS = 12
+MAX_GOAL = 2000
 OPEN_STATUSES = (PlanStatus.DRAFT, PlanStatus.IN_FORCE)
 CONTENT_FIELDS = (
     "starts_on",
@@ -169,9 +170,11 @@ def read_plan_form(data: Mapping[str, Any], goal_rows: Sequence[tuple[str, str, 
     }
     goals: list[tuple[GoalKind, GoalType, str]] = []
     for kind, goal_type, body in goal_rows[:MAX_GOALS]:
-        body = body.strip()[:2000]
+        body = body.strip()
         if not body:
             continue
+        if len(body) > MAX_GOAL:
+            errors["goals"] = too_long(MAX_GOAL, len(body))
         try:
             goals.append((GoalKind(kind), GoalType(goal_type), body))
         except ValueError:

@@ -3,6 +3,7 @@
 import pytest
 
 from app import i18n
+from app.domain import assessments, plans
 from app.domain.forms import FormErrors, text
 
 
@@ -31,3 +32,17 @@ def test_the_error_is_translated() -> None:
     errors = FormErrors()
     text({"title": "x" * 12}, "title", 10, errors)
     assert errors["title"] == "Lyhennä teksti enintään 10 merkkiin (nyt 12)."
+
+
+def test_plan_goals_and_assessment_rows_are_not_cut_either() -> None:
+    goal = "Työ lähihoitajana. " * 106  # 2014 characters
+    parsed = plans.read_plan_form({}, [("long_term", "employment_goal", goal)])
+    assert parsed.goals[0][2] == goal.strip()
+    assert parsed.errors["goals"] == "Shorten this to at most 2000 characters (now 2013)."
+    field, occupation = "Sairaanhoito " * 16, "Lähihoitaja " * 17  # 208 and 204 characters
+    lists = {"edu_level": ["upper_secondary"], "edu_field": [field], "work_occupation": [occupation]}
+    parsed_assessment = assessments.read_form({}, lists, set())
+    assert parsed_assessment.errors["edu-1-field"] == "Shorten this to at most 200 characters (now 207)."
+    assert (
+        parsed_assessment.errors["work-1-occupation"] == "Shorten this to at most 200 characters (now 203)."
+    )
