@@ -276,7 +276,7 @@ class AppointmentInput:
 def read_form(data: Mapping[str, Any]) -> AppointmentInput:
     """Format checks of the appointment form (the clients and staff are resolved by the caller)."""
     errors = FormErrors()
-    values: dict[str, Any] = {name: text(data, name, limit) for name, limit in TEXT_LIMITS.items()}
+    values: dict[str, Any] = {name: text(data, name, limit, errors) for name, limit in TEXT_LIMITS.items()}
     values["purpose"] = choice(data, "purpose", AppointmentPurpose, errors)
     day = date_field(data, "day", errors, required=True, not_future=False)
     starts = parse_time(str(data.get("starts_time") or ""))
@@ -293,7 +293,7 @@ def read_form(data: Mapping[str, Any]) -> AppointmentInput:
     link = values["remote_link"]
     if link and not link.lower().startswith("https://"):
         errors["remote_link"] = _("Enter the whole address of the remote meeting, starting with https://.")
-    language = text(data, "interpreter_language", 12)
+    language = text(data, "interpreter_language", 12, errors)
     mode = choice(data, "interpreter_mode", InterpretationMode, errors, required=False)
     raw_interpreter = str(data.get("interpreter_id") or "").strip()
     interpreter_id: uuid.UUID | None = None
@@ -1059,7 +1059,7 @@ class InterpretationInput:
 
 def read_interpretation(data: Mapping[str, Any]) -> InterpretationInput:
     errors = FormErrors()
-    language = text(data, "language", 12)
+    language = text(data, "language", 12, errors)
     if not language:
         errors["language"] = _("Choose the language of the interpretation.")
     mode = choice(data, "mode", InterpretationMode, errors)
@@ -1079,7 +1079,7 @@ def read_interpretation(data: Mapping[str, Any]) -> InterpretationInput:
             interpreter_id = uuid.UUID(raw_id)
         except ValueError:
             errors["interpreter_id"] = _("Choose one of the options.")
-    name = text(data, "interpreter_name", 200)
+    name = text(data, "interpreter_name", 200, errors)
     if interpreter_id and name:
         errors["interpreter_name"] = _(
             "Choose an interpreter from the list or write the name of one outside the system, not both."

@@ -713,9 +713,9 @@ def read_section(section: str, data: Mapping[str, Any], kind: ArrivalKind) -> Se
     errors = FormErrors()
     v: dict[str, Any] = {}
     if section == "proposal":
-        v["reference"] = text_field(data, "reference", 100)
+        v["reference"] = text_field(data, "reference", 100, errors)
         v["received_on"] = date_field(data, "received_on", errors, required=True)
-        v["sender"] = text_field(data, "sender", 200)
+        v["sender"] = text_field(data, "sender", 200, errors)
         if not v["sender"]:
             errors["sender"] = (
                 _("Enter the ELY centre that made the proposal.")
@@ -723,7 +723,7 @@ def read_section(section: str, data: Mapping[str, Any], kind: ArrivalKind) -> Se
                 else _("Enter the reception centre that hands over the person or family.")
             )
     elif section == "housing":
-        v["housing_address"] = text_field(data, "housing_address", 300)
+        v["housing_address"] = text_field(data, "housing_address", 300, errors)
         v["lease_starts_on"] = date_field(data, "lease_starts_on", errors, not_future=False)
         v["lease_ends_on"] = date_field(data, "lease_ends_on", errors, not_future=False)
         if v["lease_starts_on"] and v["lease_ends_on"] and v["lease_ends_on"] < v["lease_starts_on"]:
@@ -737,13 +737,13 @@ def read_section(section: str, data: Mapping[str, Any], kind: ArrivalKind) -> Se
         )
     elif section == "reception":
         v["arrives_at"] = _moment(data, "arrives_at", errors)
-        flight = re.sub(r"\s+", "", text_field(data, "flight", 40) or "").upper() or None
+        flight = re.sub(r"\s+", "", text_field(data, "flight", 40, errors) or "").upper() or None
         v["flight"] = flight if kind == ArrivalKind.QUOTA_REFUGEES else None
-        v["transport"] = text_field(data, "transport", MAX_NOTE)
-        v["interpreter"] = text_field(data, "interpreter", 200)
+        v["transport"] = text_field(data, "transport", MAX_NOTE, errors)
+        v["interpreter"] = text_field(data, "interpreter", 200, errors)
     elif section == "handover":
         v["handover_consent_on"] = date_field(data, "handover_consent_on", errors)
-        v["handover_data"] = text_field(data, "handover_data", MAX_TEXT * 2)
+        v["handover_data"] = text_field(data, "handover_data", MAX_TEXT * 2, errors)
         if v["handover_data"] and v["handover_consent_on"] is None and "handover_consent_on" not in errors:
             errors["handover_consent_on"] = _(
                 "The handover data can be recorded only with the person's consent: enter the date the "
@@ -897,31 +897,31 @@ def read_person_form(
     v["role"] = choice(data, "role", ArrivalRole, errors)
     if v["role"] == ArrivalRole.HEAD and any(p.role == ArrivalRole.HEAD for p in others):
         errors["role"] = _("The family already has a head of family.")
-    v["first_names"] = text_field(data, "first_names")
-    v["last_name"] = text_field(data, "last_name")
+    v["first_names"] = text_field(data, "first_names", 200, errors)
+    v["last_name"] = text_field(data, "last_name", 200, errors)
     if not v["first_names"]:
         errors["first_names"] = _("Enter the first names.")
     if not v["last_name"]:
         errors["last_name"] = _("Enter the last name.")
-    v["native_name"] = text_field(data, "native_name", 400)
+    v["native_name"] = text_field(data, "native_name", 400, errors)
     v["date_of_birth"], v["identity_code"] = birth_and_identity_code(data, errors)
     if v["identity_code"] and any(p.identity_code == v["identity_code"] for p in others):
         errors["identity_code"] = _("Another person of this arrival has this identity code.")
-    v["temporary_identifier"] = (text_field(data, "temporary_identifier", 40) or "").upper() or None
+    v["temporary_identifier"] = (text_field(data, "temporary_identifier", 40, errors) or "").upper() or None
     if v["temporary_identifier"] and any(p.temporary_identifier == v["temporary_identifier"] for p in others):
         errors["temporary_identifier"] = _("Another person of this arrival has this identifier.")
-    citizenship = (text_field(data, "citizenship", 3) or "").upper() or None
+    citizenship = (text_field(data, "citizenship", 3, errors) or "").upper() or None
     if citizenship and not COUNTRY_CODE.match(citizenship):
         errors["citizenship"] = _("Choose one of the options.")
         citizenship = None
     v["citizenship"] = citizenship
-    tongue = (text_field(data, "mother_tongue", 12) or "").lower() or None
+    tongue = (text_field(data, "mother_tongue", 12, errors) or "").lower() or None
     if tongue and not LANGUAGE_CODE.match(tongue):
         errors["mother_tongue"] = _("Choose one of the options.")
         tongue = None
     v["mother_tongue"] = tongue
     v["interpreter_needed"] = checkbox(data, "interpreter_needed")
-    v["special_needs"] = text_field(data, "special_needs", MAX_NOTE)
+    v["special_needs"] = text_field(data, "special_needs", MAX_NOTE, errors)
     return PersonInput(values=v, errors=errors)
 
 
@@ -1008,7 +1008,7 @@ def read_consultation_form(
             if not chosen
             else _("Choose one of the counties in the list.")
         )
-    parsed.question = text_field(data, "question", MAX_NOTE)
+    parsed.question = text_field(data, "question", MAX_NOTE, parsed.errors)
     if parsed.question and mentions_identity(parsed.question, persons):
         parsed.errors["question"] = _(
             "The question names a person or gives an identifier or a date of birth. The consultation is "
@@ -1145,7 +1145,7 @@ async def load_for_county(db: AsyncSession, actor: Actor, consultation_id: uuid.
 
 
 def read_answer(data: Mapping[str, Any], errors: FormErrors) -> str | None:
-    answer = text_field(data, "answer", MAX_TEXT)
+    answer = text_field(data, "answer", MAX_TEXT, errors)
     if not answer:
         errors["answer"] = _("Write the county's comments or proposals.")
     return answer
@@ -1200,7 +1200,7 @@ def read_decision_form(data: Mapping[str, Any]) -> DecisionInput:
     else:
         parsed.accept = raw == "accept"
     parsed.decided_on = date_field(data, "decision_on", parsed.errors, required=True)
-    parsed.note = text_field(data, "decision_note", MAX_NOTE)
+    parsed.note = text_field(data, "decision_note", MAX_NOTE, parsed.errors)
     if parsed.accept is False and not parsed.note:
         parsed.errors["decision_note"] = _("Say why the municipality declines the proposal.")
     return parsed
@@ -1280,7 +1280,7 @@ def read_step_form(data: Mapping[str, Any], key: str) -> StepInput:
     """The fields are named after the step (done_on-<key>, note-<key>): one page holds every step's form."""
     parsed = StepInput()
     parsed.done_on = date_field(data, f"done_on-{key}", parsed.errors, required=True)
-    parsed.note = text_field(data, f"note-{key}", MAX_NOTE)
+    parsed.note = text_field(data, f"note-{key}", MAX_NOTE, parsed.errors)
     return parsed
 
 

@@ -43,7 +43,7 @@ from app.db.client import Client
 from app.db.organisation import Organisation, OrganisationType, Role, Staff, StaffRole
 from app.domain import audit
 from app.domain.audit import Action
-from app.domain.forms import FormErrors, as_input, checkbox, choice, date_field, text, today
+from app.domain.forms import FormErrors, as_input, checkbox, choice, date_field, text, today, too_long
 from app.domain.policy import Actor, client_scope
 from app.i18n import N_, _, format_date, gettext
 from app.labels import label
@@ -51,6 +51,7 @@ from app.labels import label
 LANGUAGES = ("fi", "sv")  # item 2: Finnish or Swedish
 MAX_ROWS = 20  # education and work rows each
 TEXT_MAX = 8000
+ROW_TEXT_MAX = 200  # an education row's field, a work row's occupation
 
 # Free-text columns and their longest accepted input.
 TEXT_FIELDS: dict[str, int] = {
@@ -234,10 +235,10 @@ def read_form(
         errors["assessed_on"] = _("Enter the date of the assessment interview. A draft keeps a date too.")
     v["literacy"] = choice(data, "literacy", Literacy, errors, required=False)
     for name, length in TEXT_FIELDS.items():
-        v[name] = text(data, name, length)
+        v[name] = text(data, name, length, errors)
     v["plan_need"] = choice(data, "plan_need", PlanNeed, errors, required=False)
     v["planned_plan_date"] = date_field(data, "planned_plan_date", errors, not_future=False)
-    v["interpreter_language"] = text(data, "interpreter_language", 12)
+    v["interpreter_language"] = text(data, "interpreter_language", 12, errors)
     v["county_takes_part"] = checkbox(data, "county_takes_part")
     for name in INFORMATION_POINTS:
         v[name] = checkbox(data, name)
@@ -258,7 +259,7 @@ def read_form(
         else:
             v["officer_id"] = officer
     if "amendment_reason" in data:
-        v["amendment_reason"] = text(data, "amendment_reason", TEXT_MAX)
+        v["amendment_reason"] = text(data, "amendment_reason", TEXT_MAX, errors)
 
     skills: dict[tuple[str, LanguageSkill], Cefr] = {}
     for language in LANGUAGES:
@@ -278,11 +279,14 @@ def read_form(
         except ValueError:
             errors[f"edu-{index}-level"] = _("Choose the level of education on each education row.")
         years = _years(row["years"], errors, f"edu-{index}-years")
+        field_of_study = row["field"].strip()
+        if len(field_of_study) > ROW_TEXT_MAX:
+            errors[f"edu-{index}-field"] = too_long(ROW_TEXT_MAX, len(field_of_study))
         if education_level is not None:
             education.append(
                 (
                     education_level,
-                    row["field"].strip()[:200] or None,
+                    field_of_study or None,
                     years,
                     _country(row["country"]),
                     row["completed"] != "no",
@@ -292,9 +296,11 @@ def read_form(
     for index, row in enumerate(work_rows(lists), start=1):
         if not any(row[n].strip() for n in ("occupation", "years", "country")):
             continue
-        occupation = row["occupation"].strip()[:200]
+        occupation = row["occupation"].strip()
         if not occupation:
             errors[f"work-{index}-occupation"] = _("Enter the occupation on each work experience row.")
+        elif len(occupation) > ROW_TEXT_MAX:
+            errors[f"work-{index}-occupation"] = too_long(ROW_TEXT_MAX, len(occupation))
         years = _years(row["years"], errors, f"work-{index}-years")
         if occupation:
             work.append((occupation, years, _country(row["country"])))
@@ -773,7 +779,7 @@ def read_measure_form(data: Mapping[str, Any], provider_ids: Collection[uuid.UUI
         if provider_id not in provider_ids:
             errors["provider_id"] = _("Choose the provider from the list.")
             provider_id = None
-    provider_name = text(data, "provider_name", 200)
+    provider_name = text(data, "provider_name", 200, errors)
     if not raw and not provider_name:
         errors["provider_id"] = _("Choose the provider or write its name.")
     ordered_on = date_field(data, "ordered_on", errors, required=True)
@@ -828,7 +834,7 @@ def read_result_form(data: Mapping[str, Any], measure: RefiningMeasure) -> Resul
     result_on = date_field(data, "result_on", errors, required=True)
     if result_on is not None and result_on < measure.ordered_on:
         errors["result_on"] = _("The date of the result cannot be before the date the measure was ordered.")
-    result = text(data, "result", TEXT_MAX)
+    result = text(data, "result", TEXT_MAX, errors)
     if status == MeasureStatus.DONE and not result:
         errors["result"] = _("Write the result of the measure.")
     return ResultInput(status, result_on, result, errors)
@@ -867,7 +873,8 @@ async def record_result(
 
 def take_result(data: AssessmentInput, measure: RefiningMeasure) -> str | None:
     """Copy a done measure's result into the field of the draft it belongs to; the field's name comes
-    back (None when the result is already there or there is none)."""
+    back (None when the result is already there or there is none). Nothing is cut: a field that grows
+    too long gets an error."""
     if measure.status != MeasureStatus.DONE or not measure.result:
         return None
     target = MEASURE_TARGET[measure.measure_type]
@@ -875,5 +882,7 @@ def take_result(data: AssessmentInput, measure: RefiningMeasure) -> str | None:
     entry = f"{label(measure.measure_type)} ({format_date(measure.result_on, 'short')}): {measure.result}"
     if entry in current_text:
         return None
-    data.values[target] = (f"{current_text}\n\n{entry}" if current_text else entry)[:TEXT_MAX]
+    data.values[target] = f"{current_text}\n\n{entry}" if current_text else entry
+    if len(data.values[target]) > TEXT_MAX:
+        data.errors[target] = too_long(TEXT_MAX, len(data.values[target]))
     return target

@@ -115,7 +115,9 @@ def read_form(data: Mapping[str, Any]) -> BenefitInput:
     errors = FormErrors()
     v: dict[str, Any] = {}
     v["type"] = choice(data, "type", BenefitType, errors)
-    v["other_type"] = text(data, "other_type", MAX_OTHER_TYPE) if v["type"] == BenefitType.OTHER else None
+    v["other_type"] = (
+        text(data, "other_type", MAX_OTHER_TYPE, errors) if v["type"] == BenefitType.OTHER else None
+    )
     if v["type"] == BenefitType.OTHER and not v["other_type"]:
         errors["other_type"] = _("Name the benefit.")
     v["status"] = choice(data, "status", BenefitStatus, errors)

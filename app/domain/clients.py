@@ -118,36 +118,36 @@ def read_client_form(data: Mapping[str, Any], language_rows: Sequence[tuple[str,
         v["segment"] = int(segment)
     v["known_on"] = date_field(data, "known_on", errors, required=True)
     v["known_how"] = choice(data, "known_how", KnownHow, errors)
-    v["first_names"] = text_field(data, "first_names")
-    v["last_name"] = text_field(data, "last_name")
+    v["first_names"] = text_field(data, "first_names", 200, errors)
+    v["last_name"] = text_field(data, "last_name", 200, errors)
     if not v["first_names"]:
         errors["first_names"] = _("Enter the first names.")
     if not v["last_name"]:
         errors["last_name"] = _("Enter the last name.")
-    v["native_name"] = text_field(data, "native_name", 400)
+    v["native_name"] = text_field(data, "native_name", 400, errors)
     v["date_of_birth"], v["identity_code"] = birth_and_identity_code(data, errors)
-    v["temporary_identifier"] = (text_field(data, "temporary_identifier", 40) or "").upper() or None
+    v["temporary_identifier"] = (text_field(data, "temporary_identifier", 40, errors) or "").upper() or None
 
-    v["citizenship"] = (text_field(data, "citizenship", 3) or "").upper() or None
-    v["mother_tongue"] = text_field(data, "mother_tongue", 12)
+    v["citizenship"] = (text_field(data, "citizenship", 3, errors) or "").upper() or None
+    v["mother_tongue"] = text_field(data, "mother_tongue", 12, errors)
     v["interpreter_needed"] = checkbox(data, "interpreter_needed")
-    v["interpreter_language"] = text_field(data, "interpreter_language", 12)
+    v["interpreter_language"] = text_field(data, "interpreter_language", 12, errors)
     if v["interpreter_needed"] and not v["interpreter_language"]:
         errors["interpreter_language"] = _("Choose the language the interpreter should speak.")
 
     v["phone"] = None
-    raw_phone = text_field(data, "phone", 40)
+    raw_phone = text_field(data, "phone", 40, errors)
     if raw_phone:
         v["phone"] = phone.to_e164(raw_phone)
         if v["phone"] is None:
             errors["phone"] = _("Enter a phone number like 040 123 4567 or +358 40 123 4567.")
     v["email"] = email_field(data, "email", errors)
-    v["street_address"] = text_field(data, "street_address")
-    v["postal_code"] = text_field(data, "postal_code", 10)
+    v["street_address"] = text_field(data, "street_address", 200, errors)
+    v["postal_code"] = text_field(data, "postal_code", 10, errors)
     if v["postal_code"] and not re.fullmatch(r"\d{5}", v["postal_code"]):
         errors["postal_code"] = _("A Finnish postal code has five digits.")
-    v["post_office"] = text_field(data, "post_office", 100)
-    v["municipality_of_residence"] = text_field(data, "municipality_of_residence", 100)
+    v["post_office"] = text_field(data, "post_office", 100, errors)
+    v["municipality_of_residence"] = text_field(data, "municipality_of_residence", 100, errors)
     v["first_permit_date"] = date_field(data, "first_permit_date", errors)
     v["permit_type"] = choice(data, "permit_type", PermitType, errors, required=False)
     v["first_residence_on"] = date_field(data, "first_residence_on", errors)

@@ -368,14 +368,16 @@ def read_cost_form(data: Mapping[str, Any]) -> CostInput:
     v["category"] = choice(data, "category", CostCategory, errors)
     v["amount"] = amount_field(data, "amount", errors)
     v["incurred_on"] = date_field(data, "incurred_on", errors, required=True)
-    v["accounting_code"] = text(data, "accounting_code", 40)
+    v["accounting_code"] = text(data, "accounting_code", 40, errors)
     if not v["accounting_code"]:
         errors["accounting_code"] = _("Enter the accounting code the invoice is booked to.")
-    v["invoice_reference"] = text(data, "invoice_reference", 80)
-    v["description"] = text(data, "description", 400)
-    reason = text(data, "longer_preparation_reason", 400)
+    v["invoice_reference"] = text(data, "invoice_reference", 80, errors)
+    v["description"] = text(data, "description", 400, errors)
     # Only the reception preparation of §64 has a longer period for a good reason.
-    v["longer_preparation_reason"] = reason if v["category"] is CostCategory.RECEPTION_PREPARATION else None
+    preparation = v["category"] is CostCategory.RECEPTION_PREPARATION
+    v["longer_preparation_reason"] = (
+        text(data, "longer_preparation_reason", 400, errors) if preparation else None
+    )
     return CostInput(v, errors)
 
 
@@ -595,7 +597,7 @@ def read_claim_form(data: Mapping[str, Any]) -> tuple[dict[str, Any], FormErrors
     end = date_field(data, "period_end", errors, required=True)
     if start and end and end < start:
         errors["period_end"] = _("The end of the period cannot be before its start.")
-    return {"period_start": start, "period_end": end, "note": text(data, "note", 2000)}, errors
+    return {"period_start": start, "period_end": end, "note": text(data, "note", 2000, errors)}, errors
 
 
 async def create_claim(db: AsyncSession, actor: Actor, values: Mapping[str, Any]) -> CompensationClaim:
@@ -841,12 +843,12 @@ def read_step_form(claim: CompensationClaim, data: Mapping[str, Any]) -> StepInp
         return StepInput(None, v, errors)
     if step is Step.SEND:
         v["sent_on"] = date_field(data, "sent_on", errors, required=True)
-        v["keha_reference"] = text(data, "keha_reference", 80)
+        v["keha_reference"] = text(data, "keha_reference", 80, errors)
         _after(errors, "sent_on", v["sent_on"], claim.period_start,
                _("The claim cannot be sent before its period starts."))  # fmt: skip
     elif step is Step.REQUEST_INFORMATION:
         v["information_requested_on"] = date_field(data, "information_requested_on", errors, required=True)
-        v["information_request"] = text(data, "information_request", 4000)
+        v["information_request"] = text(data, "information_request", 4000, errors)
         if not v["information_request"]:
             errors["information_request"] = _("Write what KEHA asked for.")
         _after(errors, "information_requested_on", v["information_requested_on"],
@@ -858,7 +860,7 @@ def read_step_form(claim: CompensationClaim, data: Mapping[str, Any]) -> StepInp
     elif step is Step.DECIDE:
         v["decided_on"] = date_field(data, "decided_on", errors, required=True)
         v["decided_amount"] = amount_field(data, "decided_amount", errors, allow_zero=True)
-        v["keha_reference"] = text(data, "keha_reference", 80) or claim.keha_reference
+        v["keha_reference"] = text(data, "keha_reference", 80, errors) or claim.keha_reference
         _after(errors, "decided_on", v["decided_on"], claim.information_sent_on or claim.sent_on,
                _("The decision cannot be before the claim was sent."))  # fmt: skip
     else:

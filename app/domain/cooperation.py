@@ -356,7 +356,7 @@ def read_request_form(data: Mapping[str, object], choices: Sequence[Organisation
         )
     else:
         parsed.county_id = found.id
-    parsed.reason = text(data, "reason", MAX_REASON)
+    parsed.reason = text(data, "reason", MAX_REASON, errors)
     if not parsed.reason:
         errors["reason"] = _("Say why the county is needed for this client.")
     if not checkbox(data, "consent_given"):
@@ -471,7 +471,7 @@ async def withdraw(db: AsyncSession, actor: Actor, cooperation: CountyCooperatio
 
 
 def read_reason(data: Mapping[str, object], name: str, errors: FormErrors, message: str) -> str | None:
-    value = text(data, name, MAX_REASON)
+    value = text(data, name, MAX_REASON, errors)
     if not value:
         errors[name] = message
     return value
@@ -636,7 +636,7 @@ def read_accept_form(
             if not chosen
             else _("Choose one of the county team members in the list.")
         )
-    parsed.contact_details = text(data, "contact_details", MAX_CONTACT)
+    parsed.contact_details = text(data, "contact_details", MAX_CONTACT, parsed.errors)
     if not parsed.contact_details:
         parsed.errors["contact_details"] = _(
             "Give the contact details the integration officer can reach the county with."
@@ -763,7 +763,7 @@ def read_note_form(
 ) -> NoteInput:
     parsed = NoteInput(errors=FormErrors())
     parsed.topic = choice(data, "topic", CountyNoteTopic, parsed.errors)
-    parsed.text = text(data, "text", MAX_NOTE)
+    parsed.text = text(data, "text", MAX_NOTE, parsed.errors)
     if not parsed.text:
         parsed.errors["text"] = _("Write the note.")
     parsed.assessment_id = _one_of(data, "assessment_id", [a.id for a in assessments], parsed.errors)

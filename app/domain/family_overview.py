@@ -168,11 +168,16 @@ async def load(db: AsyncSession, actor: Actor, overview_id: uuid.UUID) -> Overvi
 
 
 async def update(db: AsyncSession, actor: Actor, found: Overview, data: Mapping[str, Any]) -> None:
+    """PlanRuleError (nothing changed) when a text is too long."""
     overview = found.overview
     if str(data.get("version") or "") != str(overview.version):
         raise StaleEdit
-    overview.shared_goals = text(data, "shared_goals", 4000)
-    overview.family_needs = text(data, "family_needs", 4000)
+    errors = FormErrors()
+    shared_goals = text(data, "shared_goals", 4000, errors)
+    family_needs = text(data, "family_needs", 4000, errors)
+    if errors:
+        raise PlanRuleError(errors)
+    overview.shared_goals, overview.family_needs = shared_goals, family_needs
     try:
         await db.flush()
     except StaleDataError as error:

@@ -25,9 +25,20 @@ class FormErrors(dict[str, str]):
     """field name → translated message; empty means the form is valid."""
 
 
-def text(data: Mapping[str, Any], name: str, max_length: int = 200) -> str | None:
+def too_long(max_length: int, length: int) -> str:
+    return _("Shorten this to at most %(max)d characters (now %(count)d).") % {
+        "max": max_length,
+        "count": length,
+    }
+
+
+def text(data: Mapping[str, Any], name: str, max_length: int, errors: FormErrors) -> str | None:
+    """The trimmed value, None when empty. A longer value than `max_length` is never cut: it comes back
+    whole, so the form shows again all that was typed, with an error under the field."""
     value = str(data.get(name) or "").strip()
-    return value[:max_length] or None
+    if len(value) > max_length:
+        errors[name] = too_long(max_length, len(value))
+    return value or None
 
 
 def parse_date(value: str) -> date | None:
@@ -80,7 +91,7 @@ def choice(
 
 
 def email_field(data: Mapping[str, Any], name: str, errors: FormErrors) -> str | None:
-    value = text(data, name, 254)
+    value = text(data, name, 254, errors)
     if value and not EMAIL.match(value):
         errors[name] = _("Enter an e-mail address like name@example.fi.")
         return None
@@ -92,7 +103,7 @@ def birth_and_identity_code(data: Mapping[str, Any], errors: FormErrors) -> tupl
     identity_code): the code's check character is verified, and the code gives the date of birth when none
     is typed and must agree with a typed one."""
     born = date_field(data, "date_of_birth", errors)
-    raw = text(data, "identity_code", 20)
+    raw = text(data, "identity_code", 20, errors)
     if not raw:
         return born, None
     parsed = identity_code.parse(raw)

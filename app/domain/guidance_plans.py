@@ -402,7 +402,7 @@ def read_plan_form(data: Mapping[str, Any]) -> PlanInput:
     parsed = PlanInput()
     parsed.starts_on = date_field(data, "starts_on", parsed.errors, required=True, not_future=False)
     parsed.includes_family = checkbox(data, "includes_family")
-    parsed.note = text(data, "note", MAX_NOTE)
+    parsed.note = text(data, "note", MAX_NOTE, parsed.errors)
     return parsed
 
 
@@ -547,7 +547,7 @@ def read_task_form(
     errors = parsed.errors
     values = parsed.values
     values["kind"] = choice(data, "kind", GuidanceTaskKind, errors)
-    values["description"] = text(data, "description", MAX_DESCRIPTION)
+    values["description"] = text(data, "description", MAX_DESCRIPTION, errors)
     if not values["description"]:
         errors["description"] = _("Describe the task.")
     chosen = str(data.get("for_client_id") or "").strip()

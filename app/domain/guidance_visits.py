@@ -443,9 +443,7 @@ def read_visit_form(
             continue
         if referral not in parsed.referrals:
             parsed.referrals.append(referral)
-    parsed.note = text(data, "note", MAX_NOTE)
-    if parsed.note and len(str(data.get("note") or "").strip()) > MAX_NOTE:
-        errors["note"] = _("Use at most %(max)d characters.") % {"max": MAX_NOTE}
+    parsed.note = text(data, "note", MAX_NOTE, errors)
     return parsed
 
 

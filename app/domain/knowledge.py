@@ -445,15 +445,11 @@ def slug_from(title: str) -> str:
 
 
 def _texts(data: Mapping[str, Any], errors: FormErrors, *, title_message: str) -> tuple[str, str, str]:
-    title = text(data, "title", TITLE_MAX + 1) or ""
-    summary = text(data, "summary", SUMMARY_MAX + 1) or ""
+    title = text(data, "title", TITLE_MAX, errors) or ""
+    summary = text(data, "summary", SUMMARY_MAX, errors) or ""
     body = str(data.get("body") or "").strip()
     if not title:
         errors["title"] = title_message
-    elif len(title) > TITLE_MAX:
-        errors["title"] = _("The title is too long: at most %(num)d characters.") % {"num": TITLE_MAX}
-    if len(summary) > SUMMARY_MAX:
-        errors["summary"] = _("The summary is too long: at most %(num)d characters.") % {"num": SUMMARY_MAX}
     if len(body) > BODY_MAX:
         errors["body"] = _("The text is too long: at most %(num)d characters.") % {"num": BODY_MAX}
     elif problem := body_errors(body):
@@ -473,8 +469,8 @@ def read_article_form(data: Mapping[str, Any], article: KnowledgeArticle | None 
             parsed.errors["source_language"] = _("Choose one of the options.")
         parsed.source_language = language
     parsed.title, parsed.summary, parsed.body = _texts(data, parsed.errors, title_message=_("Write a title."))
-    slug = (text(data, "slug", SLUG_MAX + 1) or "").lower() or slug_from(parsed.title)
-    if not slug or len(slug) > SLUG_MAX or not SLUG.match(slug):
+    slug = (text(data, "slug", SLUG_MAX, parsed.errors) or "").lower() or slug_from(parsed.title)
+    if not slug or not SLUG.match(slug):
         parsed.errors["slug"] = _(
             "Write the address with the letters a–z, digits and hyphens, for example kela-basics."
         )

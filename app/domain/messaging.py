@@ -394,13 +394,9 @@ class MessageInput:
 def read_message_form(data: Mapping[str, Any], *, with_subject: bool) -> MessageInput:
     parsed = MessageInput()
     if with_subject:
-        parsed.subject = text(data, "subject", 1000) or ""
+        parsed.subject = text(data, "subject", MAX_SUBJECT, parsed.errors) or ""
         if not parsed.subject:
             parsed.errors["subject"] = _("Write the subject.")
-        elif len(parsed.subject) > MAX_SUBJECT:
-            parsed.errors["subject"] = _("The subject is too long: at most %(count)s characters.") % {
-                "count": MAX_SUBJECT
-            }
     parsed.body = read_body(data, "body", parsed.errors)
     parsed.language = read_language(data, "language", parsed.errors)
     parsed.template_id = parse_uuid(data.get("template_id"))
@@ -892,7 +888,7 @@ class RequestTranslationInput:
 def read_request_translation_form(data: Mapping[str, Any]) -> RequestTranslationInput:
     parsed = RequestTranslationInput()
     parsed.body = read_body(data, "body", parsed.errors)
-    parsed.translator_name = text(data, "translator_name", 200)
+    parsed.translator_name = text(data, "translator_name", 200, parsed.errors)
     parsed.version = read_version(data)
     return parsed
 
@@ -1182,7 +1178,7 @@ class TemplateInput:
 
 def read_template_form(data: Mapping[str, Any], *, new: bool) -> TemplateInput:
     parsed = TemplateInput()
-    parsed.name = text(data, "name", MAX_SUBJECT) or ""
+    parsed.name = text(data, "name", MAX_SUBJECT, parsed.errors) or ""
     if not parsed.name:
         parsed.errors["name"] = _("Write a name for the template.")
     if new:
@@ -1336,7 +1332,7 @@ def read_group_form(
     recipients = intake | chosen | criteria (a campaign)."""
     parsed = GroupInput()
     errors = parsed.errors
-    parsed.title = text(data, "title", MAX_SUBJECT) or ""
+    parsed.title = text(data, "title", MAX_SUBJECT, errors) or ""
     if not parsed.title:
         errors["title"] = _("Write the subject.")
     if new:
@@ -1371,7 +1367,7 @@ def read_group_form(
                 criteria["mother_tongue"] = tongue
             else:
                 errors["mother_tongue"] = _("Choose one of the options.")
-        municipality = text(data, "municipality", 100)
+        municipality = text(data, "municipality", 100, errors)
         if municipality:
             criteria["municipality"] = municipality
         permit = str(data.get("permit_type") or "").strip()
@@ -1747,14 +1743,14 @@ def read_contact_form(data: Mapping[str, Any], providers: Iterable[tuple[str, st
     parsed = ContactInput()
     errors = parsed.errors
     provider_id = str(data.get("provider_id") or "").strip()
-    provider_name = text(data, "provider_name", 200)
+    provider_name = text(data, "provider_name", 200, errors)
     if provider_id and provider_id not in {value for value, _name in providers}:
         errors["provider_id"] = _("Choose one of the options.")
     elif provider_id and provider_name:
         errors["provider_name"] = _("Choose an organisation or write the provider's name, not both.")
     elif not provider_id and not provider_name:
         errors["provider_id"] = _("Choose the provider or write its name.")
-    name = text(data, "name", 200)
+    name = text(data, "name", 200, errors)
     if not name:
         errors["name"] = _("Write the contact person's name.")
     email = email_field(data, "email", errors)
@@ -1829,7 +1825,7 @@ def read_stakeholder_form(
     data: Mapping[str, Any], chosen: Sequence[str], available: Sequence[StakeholderContact]
 ) -> StakeholderInput:
     parsed = StakeholderInput()
-    parsed.subject = text(data, "subject", MAX_SUBJECT) or ""
+    parsed.subject = text(data, "subject", MAX_SUBJECT, parsed.errors) or ""
     if not parsed.subject:
         parsed.errors["subject"] = _("Write the subject.")
     parsed.body = read_body(data, "body", parsed.errors)

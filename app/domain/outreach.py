@@ -423,8 +423,8 @@ class ItemInput:
 def read_item_form(data: Mapping[str, Any]) -> ItemInput:
     errors = FormErrors()
     v: dict[str, Any] = {}
-    v["first_names"] = text(data, "first_names")
-    v["last_name"] = text(data, "last_name")
+    v["first_names"] = text(data, "first_names", 200, errors)
+    v["last_name"] = text(data, "last_name", 200, errors)
     if not v["first_names"]:
         errors["first_names"] = _("Enter the first names.")
     if not v["last_name"]:
@@ -433,21 +433,21 @@ def read_item_form(data: Mapping[str, Any]) -> ItemInput:
     v["reason"] = choice(data, "reason", OutreachReason, errors)
     v["first_permit_date"] = date_field(data, "first_permit_date", errors)
     v["moved_in_on"] = date_field(data, "moved_in_on", errors)
-    v["language"] = (text(data, "language", 12) or "").lower() or None
+    v["language"] = (text(data, "language", 12, errors) or "").lower() or None
     if v["language"] and not LANGUAGE.match(v["language"]):
         errors["language"] = _("Choose the language from the list.")
     v["phone"] = None
-    raw_phone = text(data, "phone", 40)
+    raw_phone = text(data, "phone", 40, errors)
     if raw_phone:
         v["phone"] = phone.to_e164(raw_phone)
         if v["phone"] is None:
             errors["phone"] = _("Enter a phone number like 040 123 4567 or +358 40 123 4567.")
-    v["street_address"] = text(data, "street_address")
-    v["postal_code"] = text(data, "postal_code", 10)
+    v["street_address"] = text(data, "street_address", 200, errors)
+    v["postal_code"] = text(data, "postal_code", 10, errors)
     if v["postal_code"] and not POSTAL_CODE.match(v["postal_code"]):
         errors["postal_code"] = _("A Finnish postal code has five digits.")
-    v["post_office"] = text(data, "post_office", 100)
-    v["note"] = text(data, "note", MAX_NOTE)
+    v["post_office"] = text(data, "post_office", 100, errors)
+    v["note"] = text(data, "note", MAX_NOTE, errors)
     return ItemInput(values=v, errors=errors)
 
 
@@ -583,7 +583,7 @@ def read_contact_form(data: Mapping[str, Any]) -> ContactInput:
         channel=choice(data, "channel", ContactChannel, errors),
         attempted_on=date_field(data, "attempted_on", errors, required=True),
         outcome=choice(data, "outcome", ContactOutcome, errors),
-        note=text(data, "note", MAX_NOTE),
+        note=text(data, "note", MAX_NOTE, errors),
         errors=errors,
     )
 

@@ -49,12 +49,13 @@ from app.db.plan import (
 from app.db.programme import ProgrammePeriod, ProgrammeService, ServiceType
 from app.domain import audit, guidance_plans, rules
 from app.domain.audit import Action
-from app.domain.forms import FormErrors, checkbox, choice, date_field, text, today
+from app.domain.forms import FormErrors, checkbox, choice, date_field, text, today, too_long
 from app.domain.policy import Actor, client_scope
 from app.domain.translations import content_hash
 from app.i18n import _, format_date
 
 MAX_GOALS = 12
+MAX_GOAL = 2000
 OPEN_STATUSES = (PlanStatus.DRAFT, PlanStatus.IN_FORCE)
 CONTENT_FIELDS = (
     "starts_on",
@@ -156,22 +157,24 @@ def read_plan_form(data: Mapping[str, Any], goal_rows: Sequence[tuple[str, str, 
         "starts_on": date_field(data, "starts_on", errors, required=True, not_future=False),
         "ends_on": date_field(data, "ends_on", errors, required=True, not_future=False),
         "extension_reason": choice(data, "extension_reason", ExtensionReason, errors, required=False),
-        "extension_justification": text(data, "extension_justification", 4000),
+        "extension_justification": text(data, "extension_justification", 4000, errors),
         "under_25_self_study": checkbox(data, "under_25_self_study"),
         "multi_sector": checkbox(data, "multi_sector"),
-        "county_representative": text(data, "county_representative"),
-        "language_studies": text(data, "language_studies", 4000),
-        "guidance": text(data, "guidance", 4000),
-        "rationale": text(data, "rationale", 4000),
+        "county_representative": text(data, "county_representative", 200, errors),
+        "language_studies": text(data, "language_studies", 4000, errors),
+        "guidance": text(data, "guidance", 4000, errors),
+        "rationale": text(data, "rationale", 4000, errors),
         "duties_explained": checkbox(data, "duties_explained"),
-        "duties_note": text(data, "duties_note", 4000),
+        "duties_note": text(data, "duties_note", 4000, errors),
         "next_review_on": date_field(data, "next_review_on", errors, not_future=False),
     }
     goals: list[tuple[GoalKind, GoalType, str]] = []
     for kind, goal_type, body in goal_rows[:MAX_GOALS]:
-        body = body.strip()[:2000]
+        body = body.strip()
         if not body:
             continue
+        if len(body) > MAX_GOAL:
+            errors["goals"] = too_long(MAX_GOAL, len(body))
         try:
             goals.append((GoalKind(kind), GoalType(goal_type), body))
         except ValueError:
@@ -436,7 +439,7 @@ async def read_service_form(
     if planned_start and planned_end and planned_end < planned_start:
         errors["planned_end"] = _("The service cannot end before it starts.")
     programme_service_id = period_id = None
-    name = text(data, "name")
+    name = text(data, "name", 200, errors) if kind != PlanServiceKind.PROGRAMME else None
     if kind == PlanServiceKind.PROGRAMME:
         try:
             programme_service_id = uuid.UUID(str(data.get("programme_service_id") or ""))
@@ -466,7 +469,6 @@ async def read_service_form(
                 errors["period_id"] = _("Choose an intake of the chosen service.")
             elif planned_start is None:
                 planned_start, planned_end = period.starts_on, period.ends_on
-        name = None
     elif kind is not None and not name:
         errors["name"] = _("Name the service or the activity.")
     if errors or kind is None:
@@ -588,7 +590,7 @@ async def change_service_status(
         and new in (PlanServiceStatus.COMPLETED, PlanServiceStatus.INTERRUPTED)
     ):
         errors["on"] = _("The date cannot be before the service started.")
-    reason = text(data, "interruption_reason", 2000)
+    reason = text(data, "interruption_reason", 2000, errors)
     if new == PlanServiceStatus.INTERRUPTED and not reason:
         errors["interruption_reason"] = _("Say why the service was interrupted.")
     tests: list[FinalLanguageTest] = []
@@ -859,9 +861,13 @@ async def add_review(
         errors["county_took_part"] = _(
             "The county took part in drawing up this plan, so it reviews the plan jointly (section 22)."
         )
-    values = {name: text(data, name, 4000) for name in ("participation", "progress", "obstacles", "changes")}
+    values = {
+        name: text(data, name, 4000, errors) for name in ("participation", "progress", "obstacles", "changes")
+    }
     if not values["progress"]:
         errors["progress"] = _("Describe the client's progress.")
+    values["interpreter_language"] = text(data, "interpreter_language", 12, errors)
+    values["participants"] = text(data, "participants", 400, errors)
     if errors or kind is None or held_on is None or next_on is None:
         raise PlanRuleError(errors)
     review = PlanReview(
@@ -871,8 +877,6 @@ async def add_review(
         recorded_by_id=actor.staff_id,
         client_took_part=checkbox(data, "client_took_part"),
         county_took_part=county,
-        interpreter_language=text(data, "interpreter_language", 12),
-        participants=text(data, "participants", 400),
         next_review_on=next_on,
         **values,
     )
@@ -953,6 +957,8 @@ async def end_plan(
     if ended_on and ended_on < plan.starts_on:
         errors["ended_on"] = _("The plan cannot end before it starts.")
     attainments = read_attainments(plan, data, errors)
+    end_note = text(data, "end_note", 4000, errors)
+    goals_attained = text(data, "goals_attained", 4000, errors)
     if str(data.get("version") or "") != str(plan.version):
         raise StaleEdit
     if errors or ended_on is None or reason is None:
@@ -960,8 +966,8 @@ async def end_plan(
     plan.status = PlanStatus(outcome)
     plan.ended_on = ended_on
     plan.end_reason = reason
-    plan.end_note = text(data, "end_note", 4000)
-    plan.goals_attained = text(data, "goals_attained", 4000)
+    plan.end_note = end_note
+    plan.goals_attained = goals_attained
     for goal in plan.goals:
         goal.attainment = attainments[goal.id]
     try:
@@ -1032,7 +1038,7 @@ async def transfer(db: AsyncSession, actor: Actor, client: Client, data: Mapping
     if target is None:
         errors["to_organisation_id"] = _("Choose the authority the client moves to.")
     on = date_field(data, "transferred_on", errors, required=True)
-    reason = text(data, "reason", 2000)
+    reason = text(data, "reason", 2000, errors)
     if not reason:
         errors["reason"] = _("Say why the client moves to the other authority.")
     if str(data.get("version") or "") != str(client.version):

@@ -356,7 +356,7 @@ def read_service_form(
     values["service_type"] = choice(data, "service_type", ServiceType, errors)
     provider_ids = {value for value, _name in providers}
     provider_id = str(data.get("provider_id") or "").strip()
-    provider_name = text(data, "provider_name", 200)
+    provider_name = text(data, "provider_name", 200, errors)
     if provider_id and provider_id not in provider_ids:
         errors["provider_id"] = _("Choose one of the options.")
     elif provider_id and provider_name:
@@ -376,16 +376,16 @@ def read_service_form(
         errors["languages"] = _("Choose one of the options.")
     parsed.languages = chosen
     values["remote"] = checkbox(data, "remote")
-    values["place"] = text(data, "place", 300)
+    values["place"] = text(data, "place", 300, errors)
     values["hours"] = _decimal(data, "hours", errors)
     values["active"] = checkbox(data, "active")
-    name = text(data, "name", 200)
+    name = text(data, "name", 200, errors)
     if not name:
         errors["name"] = _("Write the name of the service.")
     parsed.texts = {
         "name": name or "",
-        "description": text(data, "description", 4000) or "",
-        "eligibility": text(data, "eligibility", 4000) or "",
+        "description": text(data, "description", 4000, errors) or "",
+        "eligibility": text(data, "eligibility", 4000, errors) or "",
     }
     return parsed
 
@@ -528,13 +528,13 @@ class TranslationInput:
 
 def read_translation_form(data: Mapping[str, Any]) -> TranslationInput:
     parsed = TranslationInput()
-    name = text(data, "name", 200)
+    name = text(data, "name", 200, parsed.errors)
     if not name:
         parsed.errors["name"] = _("Write the name of the service.")
     parsed.texts = {
         "name": name or "",
-        "description": text(data, "description", 4000) or "",
-        "eligibility": text(data, "eligibility", 4000) or "",
+        "description": text(data, "description", 4000, parsed.errors) or "",
+        "eligibility": text(data, "eligibility", 4000, parsed.errors) or "",
     }
     origin = choice(data, "origin", TextOrigin, parsed.errors)
     if origin is not None and origin not in TRANSLATION_ORIGINS:
@@ -643,7 +643,7 @@ def read_period_form(data: Mapping[str, Any]) -> PeriodInput:
         "ends_on": ends_on,
         "capacity": capacity,
         "language": language,
-        "note": text(data, "note", 400),
+        "note": text(data, "note", 400, errors),
     }
     return parsed
 

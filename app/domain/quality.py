@@ -131,23 +131,24 @@ def read_form(data: Mapping[str, Any]) -> SurveyInput:
     """The survey form: name, audience and question rows q<i>_position, q<i>_kind, q<i>_<language>,
     q<i>_remove. Empty rows and removed rows are skipped; the others are ordered by position."""
     errors = FormErrors()
-    name = text(data, "name", NAME_MAX)
+    name = text(data, "name", NAME_MAX, errors)
     if not name:
         errors["name"] = _("Give the survey a name.")
     audience = choice(data, "audience", SurveyAudience, errors)
     ordered: list[tuple[float, int, QuestionInput]] = []
     for i in range(form_rows(data)):
         prefix = f"q{i}_"
-        texts = {code: value for code in LANGUAGES if (value := text(data, prefix + code, QUESTION_MAX + 1))}
+        if str(data.get(prefix + "remove") or "") in ("on", "1", "true"):
+            continue
+        texts = {
+            code: value for code in LANGUAGES if (value := text(data, prefix + code, QUESTION_MAX, errors))
+        }
         raw_kind = str(data.get(prefix + "kind") or "").strip()
-        if str(data.get(prefix + "remove") or "") in ("on", "1", "true") or (not texts and not raw_kind):
+        if not texts and not raw_kind:
             continue
         kind = choice(data, prefix + "kind", QuestionKind, errors)
         if not texts.get(REQUIRED_LANGUAGE):
             errors[prefix + REQUIRED_LANGUAGE] = _("Write the question in Finnish.")
-        for code, value in texts.items():
-            if len(value) > QUESTION_MAX:
-                errors[prefix + code] = _("Write at most %(count)s characters.") % {"count": QUESTION_MAX}
         raw_position = str(data.get(prefix + "position") or "").strip()
         try:
             position = float(raw_position) if raw_position else float(i + 1)

@@ -145,14 +145,14 @@ class ReferralInput:
 def _required(
     data: Mapping[str, Any], name: str, errors: FormErrors, message: str, limit: int = NAME_MAX
 ) -> str:
-    value = text(data, name, limit)
+    value = text(data, name, limit, errors)
     if not value:
         errors[name] = message
     return value or ""
 
 
 def _phone(data: Mapping[str, Any], name: str, errors: FormErrors) -> str | None:
-    raw = text(data, name, 40)
+    raw = text(data, name, 40, errors)
     if not raw:
         return None
     value = phone.to_e164(raw)
@@ -172,7 +172,7 @@ def read_referral_form(data: Mapping[str, Any], choices: Sequence[Organisation])
     v["organisation_id"] = chosen.id if chosen else None
 
     v["authority_name"] = _required(data, "authority_name", errors, _("Enter the name of your authority."))
-    v["referrer_organisation"] = text(data, "referrer_organisation", NAME_MAX)
+    v["referrer_organisation"] = text(data, "referrer_organisation", NAME_MAX, errors)
     v["contact_name"] = _required(data, "contact_name", errors, _("Enter the contact person's name."))
     v["contact_email"] = email_field(data, "contact_email", errors)
     if not v["contact_email"] and "contact_email" not in errors:
@@ -189,11 +189,9 @@ def read_referral_form(data: Mapping[str, Any], choices: Sequence[Organisation])
         errors["language"] = _("Choose one of the options.")
     v["language"] = language if language in COMMON_LANGUAGES else None
     v["phone"] = _phone(data, "phone", errors)
-    v["reason"] = text(data, "reason", REASON_MAX + 1) or ""
+    v["reason"] = text(data, "reason", REASON_MAX, errors) or ""
     if not v["reason"]:
         errors["reason"] = _("Say why the person needs an initial assessment.")
-    elif len(v["reason"]) > REASON_MAX:
-        errors["reason"] = _("The text is too long: at most %(num)d characters.") % {"num": REASON_MAX}
 
     v["consent_given"] = checkbox(data, "consent_given")
     if not v["consent_given"]:
@@ -581,13 +579,9 @@ async def accept(
 
 def read_decline(data: Mapping[str, Any]) -> tuple[str | None, FormErrors]:
     errors = FormErrors()
-    reason = text(data, "decline_reason", DECLINE_MAX + 1)
+    reason = text(data, "decline_reason", DECLINE_MAX, errors)
     if not reason:
         errors["decline_reason"] = _("Say why the referral is declined.")
-    elif len(reason) > DECLINE_MAX:
-        errors["decline_reason"] = _("The text is too long: at most %(num)d characters.") % {
-            "num": DECLINE_MAX
-        }
     return reason, errors
 
 

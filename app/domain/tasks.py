@@ -146,13 +146,13 @@ class TaskInput:
 def read_form(data: Mapping[str, Any]) -> TaskInput:
     """Format checks; the assignee and the client are resolved by the caller under the actor's scope."""
     errors = FormErrors()
-    title = text(data, "title", 300)
+    title = text(data, "title", 300, errors)
     if not title:
         errors["title"] = _("Write what is to be done.")
     return TaskInput(
         values={
             "title": title,
-            "note": text(data, "note", 4000),
+            "note": text(data, "note", 4000, errors),
             "due_on": date_field(data, "due_on", errors, not_future=False),
         },
         errors=errors,

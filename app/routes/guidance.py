@@ -44,7 +44,6 @@ def _common(**context: Any) -> dict[str, Any]:
         "topics": list(ArticleTopic),
         "languages": knowledge.LANGUAGES,
         "honeypot": knowledge_questions.HONEYPOT,
-        "question_max": knowledge_questions.QUESTION_MAX,
         **context,
     }
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import pytest
 from litestar.testing import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
@@ -321,6 +321,32 @@ def test_editing_a_cost_is_version_checked(client, world, db):
         select(AuditEvent).where(AuditEvent.action == "update", AuditEvent.object_type == "cost")
     )
     assert event is not None and event.fields == ["amount"]
+
+
+def test_a_description_over_its_limit_is_refused_and_kept_whole(client, world, db):
+    """Nothing typed is cut: the form comes back with an error and all the text; the saved cost is as it was."""
+    cost = world.cost(world.amina, CostCategory.SPECIAL_COSTS, D(2025, 5, 2), description="Päivähoito")
+    sign_in(client, world.officer)
+    typed = "Päivähoidon erityiskulut kuntoutusjaksolta. " * 9 + "LOPPU"  # 401 characters
+    assert len(typed) == 401
+    response = post(
+        client,
+        f"/officer/compensation/costs/{cost.id}",
+        {**COST, "description": typed, "version": "1"},
+        headers=EN,
+    )
+    assert response.status_code == 422
+    assert "Shorten this to at most 400 characters (now 401)." in response.text
+    assert re.search(r'<textarea id="description"[^>]*>' + re.escape(typed) + "</textarea>", response.text)
+    db.expire_all()
+    saved = db.get(Cost, cost.id)
+    assert (saved.description, saved.version, saved.invoice_reference) == ("Päivähoito", 1, None)
+    # A new cost with the same text is not recorded either.
+    new = post(
+        client, f"/officer/compensation/clients/{world.amina.id}/costs", {**COST, "description": typed}
+    )
+    assert new.status_code == 422 and typed in new.text
+    assert db.scalar(select(func.count()).select_from(Cost)) == 1
 
 
 def test_removing_a_cost_recorded_by_mistake(client, world, db):

@@ -18,6 +18,7 @@ from app.db.organisation import OrganisationType, Role
 from app.db.plan import (
     ClientTransfer,
     FamilyOverview,
+    FamilyOverviewMember,
     FinalLanguageTest,
     IntegrationPlan,
     PlanApproval,
@@ -516,6 +517,42 @@ def test_family_overview_needs_consent_and_lapses_without_plans(client, officer,
     page = client.get(response.headers["location"])
     assert "This overview has lapsed" in page.text
     assert db.scalar(select(FamilyOverview)) is not None
+
+
+def test_a_family_overview_text_over_its_limit_is_refused_and_kept_whole(client, officer, factory, db, home):
+    """Nothing typed is cut: the form comes back with an error and all the text; the saved overview is as it was."""
+    parent = factory.client(home)
+    child = factory.client(home, date_of_birth=today() - timedelta(days=365 * 8))
+    overview = FamilyOverview(
+        organisation_id=home.id,
+        created_by_id=officer.id,
+        shared_goals="Lapset kouluun",
+        members=[FamilyOverviewMember(client_id=parent.id), FamilyOverviewMember(client_id=child.id)],
+    )
+    db.add(overview)
+    db.commit()
+    needs = "Vanhemman kurssin ajaksi tarvitaan lastenhoito. " * 84  # 4032 characters
+    response = post(
+        client,
+        f"/officer/family-overviews/{overview.id}",
+        {"version": "1", "shared_goals": "Uudet tavoitteet", "family_needs": needs},
+    )
+    assert response.status_code == 422
+    assert f"Shorten this to at most 4000 characters (now {len(needs.strip())})." in response.text
+    assert re.search(r'<textarea id="family_needs"[^>]*>' + re.escape(needs) + "</textarea>", response.text)
+    assert ">Uudet tavoitteet</textarea>" in response.text
+    db.expire_all()
+    saved = db.get(FamilyOverview, overview.id)
+    assert (saved.shared_goals, saved.family_needs, saved.version) == ("Lapset kouluun", None, 1)
+    assert db.scalar(select(AuditEvent).where(AuditEvent.object_type == "family_overview")) is None
+    # At the limit it is saved.
+    fitting = needs.strip()[:4000]
+    saved_now = post(
+        client, f"/officer/family-overviews/{overview.id}", {"version": "1", "family_needs": fitting}
+    )
+    assert saved_now.status_code == 303
+    db.expire_all()
+    assert db.get(FamilyOverview, overview.id).family_needs == fitting.strip()
 
 
 def test_other_organisations_plans_are_out_of_reach_and_managers_only_read(

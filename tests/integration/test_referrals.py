@@ -224,6 +224,22 @@ def test_bad_input_is_refused_with_translated_errors_and_everything_typed_kept(
     assert referral.identity_code is None and referral.date_of_birth == BORN
 
 
+def test_a_reason_over_its_limit_is_refused_and_kept_whole(
+    client: TestClient[Litestar], db: Session, home: Organisation
+) -> None:
+    """Nothing typed is cut: the form comes back with an error and all the text; nothing is stored."""
+    reason = (REASON + " ") * 52 + "Loppu."  # 4010 characters
+    assert len(reason) > referrals.REASON_MAX
+    response = refer(client, reason=reason)
+    assert response.status_code == 422
+    page = html.unescape(response.text)
+    assert f"Shorten this to at most 4000 characters (now {len(reason)})." in page
+    assert re.search(r'<textarea id="reason"[^>]*>' + re.escape(reason) + "</textarea>", page)
+    assert stored(db) == [] and outbox_rows(db) == []
+    assert refer(client, reason=reason[: referrals.REASON_MAX]).status_code == 303
+    assert stored(db)[0].reason == reason[: referrals.REASON_MAX].strip()
+
+
 def test_the_persons_consent_is_required_and_cannot_be_in_the_future(
     client: TestClient[Litestar], db: Session, home: Organisation
 ) -> None:

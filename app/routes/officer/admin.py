@@ -121,7 +121,7 @@ async def create_staff(
         errors["email"] = _("Enter the e-mail address the person signs in with.")
     elif email and await staff_service.email_taken(db_session, email):
         errors["email"] = _("Someone already signs in with this e-mail address.")
-    full_name = text(data, "full_name")
+    full_name = text(data, "full_name", 200, errors)
     if not full_name:
         errors["full_name"] = _("Enter the person's name.")
     organisation = await _own_organisation(db_session, actor)
@@ -187,7 +187,7 @@ async def update_staff(
     data = {k: form.get(k) for k in form}
     roles = _roles_from(form)
     errors = FormErrors()
-    full_name = text(data, "full_name")
+    full_name = text(data, "full_name", 200, errors)
     if not full_name:
         errors["full_name"] = _("Enter the person's name.")
     if not roles:
@@ -307,8 +307,9 @@ async def create_organisation(
 ) -> Template | Redirect:
     data = dict((await request.form()).items())
     errors = FormErrors()
-    name = text(data, "name")
+    name = text(data, "name", 200, errors)
     kind = choice(data, "type", OrganisationType, errors)
+    code = text(data, "code", 20, errors)
     if not name:
         errors["name"] = _("Enter the organisation's name.")
     elif await staff_service.organisation_by_name(db_session, name):
@@ -325,7 +326,7 @@ async def create_organisation(
                 "actor": actor,
             },
         )
-    organisation = Organisation(name=name, type=kind, code=text(data, "code", 20))
+    organisation = Organisation(name=name, type=kind, code=code)
     db_session.add(organisation)
     await db_session.flush()
     await audit.record(

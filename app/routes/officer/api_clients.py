@@ -90,7 +90,7 @@ async def create_api_client(request: HTMXRequest, db_session: AsyncSession, acto
         raise PermissionDeniedException
     data = await form_of(request)
     errors = FormErrors()
-    name = text(data, "name")
+    name = text(data, "name", 200, errors)
     if not name:
         errors["name"] = _("Enter a name that tells which system uses this client.")
     if errors or not name:

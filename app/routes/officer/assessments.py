@@ -452,9 +452,11 @@ async def amend_assessment(
             notice=_("Only the assessment in force can be amended: open the latest version."),
         )
     form = dict((await request.form()).items())
-    reason = text(form, "amendment_reason", assessments.TEXT_MAX)
+    errors = FormErrors()
+    reason = text(form, "amendment_reason", assessments.TEXT_MAX, errors)
     if not reason:
-        errors = FormErrors(amendment_reason=_("Say why the assessment is amended."))
+        errors["amendment_reason"] = _("Say why the assessment is amended.")
+    if errors or not reason:
         return await _page(db_session, actor, assessment, client, 422, amend_form=form, amend_errors=errors)
     copy = await assessments.amend(db_session, actor, assessment, reason)
     return Redirect(f"/officer/assessments/{copy.id}", status_code=303)

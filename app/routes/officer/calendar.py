@@ -300,7 +300,9 @@ async def new_appointment(
 
 async def _find(db: AsyncSession, actor: Actor, data: dict[str, Any]) -> tuple[list[Client], bool]:
     """Clients to add, from the form's search field (the search is audited like the register's)."""
-    query = text(data, "find_client", 100)
+    query = str(data.get("find_client") or "").strip()[
+        :100
+    ]  # a search, like the register's: nothing is saved
     if not (data.get("find") and query):
         return [], False
     result = await clients.search(db, actor, query)
@@ -589,9 +591,11 @@ async def cancel_appointment(
 ) -> Template | Redirect:
     appointment = await _bookable(db_session, actor, appointment_id)
     data = dict((await request.form()).items())
-    reason = text(data, "cancel_reason", 2000)
+    errors = FormErrors()
+    reason = text(data, "cancel_reason", 2000, errors)
     if not reason:
-        errors = FormErrors(cancel_reason=_("Write why the appointment is cancelled."))
+        errors["cancel_reason"] = _("Write why the appointment is cancelled.")
+    if errors or not reason:
         return await _page(
             db_session, actor, appointment, section="cancel", form=data, errors=errors, status=422
         )

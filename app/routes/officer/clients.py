@@ -295,6 +295,7 @@ async def end_client(
     errors = FormErrors()
     ended_on = date_field(form, "ended_on", errors, required=True)
     reason = choice(form, "end_reason", EndReason, errors)
+    note = text(form, "end_note", 2000, errors)
     if client.status == ClientStatus.ENDED:
         errors["end_reason"] = _("The client relationship has already ended.")
     if errors or ended_on is None or reason is None:
@@ -307,7 +308,7 @@ async def end_client(
             int(form.get("version") or 0),
             ended_on,
             reason,
-            text(form, "end_note", 2000),
+            note,
         )
     except clients.StaleEdit:
         errors["version"] = _(
@@ -344,7 +345,7 @@ async def add_family(
     form = dict((await request.form()).items())
     errors = FormErrors()
     relation = choice(form, "relation", FamilyRelation, errors)
-    identifier = (text(form, "related_identifier", 40) or "").upper()
+    identifier = (text(form, "related_identifier", 40, errors) or "").upper()
     related = None
     if identifier:
         related = await db_session.scalar(
@@ -390,11 +391,10 @@ async def add_consent(
     given = form.get("given")
     if given not in ("yes", "no"):
         errors["given"] = _("Choose whether the consent was given or withdrawn.")
+    note = text(form, "note", 1000, errors)
     if errors or purpose is None or decided_on is None:
         return _section_page("consent_form", client, form, errors, 422)
-    await clients.record_consent(
-        db_session, actor, client, purpose, given == "yes", decided_on, text(form, "note", 1000)
-    )
+    await clients.record_consent(db_session, actor, client, purpose, given == "yes", decided_on, note)
     return Redirect(clients.page_url(client.id, "consents"), status_code=303)
 
 
@@ -407,8 +407,8 @@ async def add_health(
         raise NotFoundException
     form = dict((await request.form()).items())
     errors = FormErrors()
-    body = text(form, "text", 4000)
-    source = text(form, "source", 200)
+    body = text(form, "text", 4000, errors)
+    source = text(form, "source", 200, errors)
     if not body:
         errors["text"] = _("Write what affects the client's integration.")
     if not source:

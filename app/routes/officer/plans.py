@@ -394,11 +394,10 @@ async def record_approval(
         version_id = uuid.UUID(str(data.get("version_id") or ""))
     except ValueError:
         errors["plan"] = _("Approve the latest presented version of the plan.")
+    witness = text(data, "witness", 200, errors)
     if not errors:
         try:
-            await plans.approve_in_person(
-                db_session, actor, plan, client, version_id, method, text(data, "witness")
-            )
+            await plans.approve_in_person(db_session, actor, plan, client, version_id, method, witness)
         except plans.PlanRuleError as problem:
             errors = problem.errors
     if errors:
@@ -619,6 +618,8 @@ async def save_family_overview(
     data = dict((await request.form()).items())
     try:
         await family_overview.update(db_session, actor, found, data)
+    except plans.PlanRuleError as problem:
+        return await _overview_page(db_session, actor, found, form=data, errors=problem.errors, status=422)
     except plans.StaleEdit:
         await db_session.rollback()
         fresh = await family_overview.load(db_session, actor, overview_id)

@@ -178,11 +178,13 @@ async def update_survey(
 async def _rename(
     db: AsyncSession, actor: Actor, survey: Survey, data: dict[str, Any], version: str
 ) -> Template | Redirect:
-    name = text(data, "name", quality.NAME_MAX)
+    errors = FormErrors()
+    name = text(data, "name", quality.NAME_MAX, errors)
     if not name:
+        errors["name"] = _("Give the survey a name.")
+    if errors or not name:
         values = quality.form_values(survey, await quality.questions_of(db, survey.id))
-        errors = FormErrors(name=_("Give the survey a name."))
-        return await _form_page(db, actor, survey, {**values, "name": ""}, errors=errors, status=422)
+        return await _form_page(db, actor, survey, {**values, "name": name or ""}, errors=errors, status=422)
     parsed = quality.SurveyInput(
         name,
         survey.audience,

@@ -21,7 +21,7 @@ from app.db.client import Client
 from app.db.organisation import Staff
 from app.domain import audit, clients, tasks
 from app.domain.audit import Action
-from app.domain.forms import FormErrors, text, today
+from app.domain.forms import FormErrors, today
 from app.domain.policy import Actor, Permission, is_responsible, load_client, may_write_client
 from app.i18n import _
 from app.web import requires, staff_guard
@@ -122,7 +122,9 @@ async def _form_page(
 
 
 async def _find(db: AsyncSession, actor: Actor, data: dict[str, Any]) -> list[Client] | None:
-    query = text(data, "find_client", 100)
+    query = str(data.get("find_client") or "").strip()[
+        :100
+    ]  # a search, like the register's: nothing is saved
     if not (data.get("find") and query):
         return None
     result = await clients.search(db, actor, query)
