@@ -11,13 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+from sqlalchemy.orm import Session
 
 from app.db.auth import Passkey, StaffRecoveryCode, StaffTotp
 from app.db.base import utcnow
 from app.db.organisation import Organisation, Role
-from tests.browser.conftest import PageProblems, wait_for_htmx
+from app.settings import Settings
+from tests.browser.conftest import INIT_SCRIPT, PageProblems, wait_for_htmx
 from tests.browser.test_officer_flow import officer, sign_in_with_password
+from tests.browser.test_stored_xss import Findings, load_demo, staff_cookie, walk
 from tests.conftest import Factory
 
 pytestmark = pytest.mark.browser
@@ -139,3 +142,58 @@ def test_administration_pages_meet_wcag_21_aa(
         page.goto(url)
         found[url] = violations(page)
     assert not any(found.values()), found
+
+
+# Who walks the back office in the demo data, and how many pages each opens (at most two of one shape).
+WALKERS = {
+    "aino.virtanen@esimerkkila.fi": 80,  # integration officer
+    "leena.laine@esimerkkila.fi": 40,  # team lead: reports, quality, audit log
+    "admin@esimerkkila.fi": 20,
+    "sari.niemi@hyvinvointialue.example.fi": 12,  # county team member
+    "hassan.ali@sana.example.fi": 8,  # interpreter
+}
+
+
+def accessible_at_360(page: Page, findings: Findings, who: str) -> None:
+    """axe's WCAG 2.1 A/AA rules, and reflow (1.4.10): nothing but a table's own region scrolls sideways."""
+    wait_for_htmx(page)
+    for problem in violations(page):
+        findings.add(who, f"{page.url}: {problem}")
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    if width > 360:
+        findings.add(who, f"{page.url}: the page is {width} px wide at 360 px")
+
+
+def test_every_back_office_page_a_role_reaches_meets_wcag_21_aa_on_a_phone(
+    browser: Browser, base_url: str, database_url: str, settings: Settings, db: Session
+) -> None:
+    """Each role walks the links of the back office over the demo data (a client's plans, claims, the
+    audit log, reports…) on a 360 px wide screen in Finnish."""
+    load_demo(database_url, settings)
+    findings = Findings()
+    for email, budget in WALKERS.items():
+        context = browser.new_context(
+            base_url=base_url,
+            viewport={"width": 360, "height": 740},
+            locale="fi-FI",
+            timezone_id="Europe/Helsinki",
+        )
+        context.expose_binding(
+            "__kpReportCsp", lambda _source, report, who=email: findings.add(who, f"CSP violation {report}")
+        )
+        context.add_init_script(INIT_SCRIPT)  # counts htmx requests in flight, reports CSP violations
+        context.add_init_script(AXE)
+        context.add_cookies([staff_cookie(db, email, base_url)])
+        walk(
+            context.new_page(),
+            base_url,
+            ["/officer/"],
+            ("/officer",),
+            budget,
+            findings,
+            email,
+            accessible_at_360,
+        )
+        context.close()
+    assert sum(findings.pages.values()) >= 100, findings.pages  # the walk did reach the back office
+    assert not findings.problems, "\n".join(findings.problems)

@@ -27,7 +27,7 @@ import secrets
 import subprocess
 import sys
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -348,8 +348,11 @@ def walk(
     budget: int,
     findings: Findings,
     who: str,
+    check: Callable[[Page, Findings, str], None] | None = None,
 ) -> None:
-    """Breadth-first over the links of the pages, at most PER_SHAPE pages of one address shape."""
+    """Breadth-first over the links of the pages, at most PER_SHAPE pages of one address shape; each page
+    is checked by `check` (by default: for injected script, `inspect`)."""
+    check = check or inspect
     queue = deque(starts)
     visited: set[str] = set()
     shapes: Counter[str] = Counter()
@@ -369,7 +372,7 @@ def walk(
         if response is not None and response.status >= 500:
             findings.add(who, f"server error {response.status} on {url}")
             continue
-        inspect(page, findings, who)
+        check(page, findings, who)
         hrefs = page.eval_on_selector_all(
             "a[href]:not([download])", "els => els.map(e => e.getAttribute('href'))"
         )
