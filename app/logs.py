@@ -22,9 +22,10 @@ import queue
 import socket
 import ssl
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -176,14 +177,37 @@ async def shipped_while_serving(app: Any) -> AsyncIterator[None]:
 # --- security events (ASVS 16.3) ---------------------------------------------------------------------
 
 security_log = logging.getLogger("kotopolku.security")
+
+
+@dataclass
+class _Served:
+    """What a security event says of the request: strings only, for a context can outlive its request
+    (a connection opened during it keeps a copy), and must not keep its scope or session alive."""
+
+    method: str
+    route: str
+    who: str = "anonymous"
+
+
 # The request being served, so that code far from it (a form reader, the rate limiter) can say where a
-# security event happened. Set by the first middleware (app/web.py: LocaleMiddleware); each request runs
-# in a task of its own, whose context ends with it.
-_request_scope: ContextVar[Scope | None] = ContextVar("request_scope", default=None)
+# security event happened: set by the first middleware (app/web.py: LocaleMiddleware), `who` by the guards.
+_served: ContextVar[_Served | None] = ContextVar("served", default=None)
 
 
-def serving(scope: Scope) -> None:
-    _request_scope.set(scope)
+@contextmanager
+def serving(scope: Scope) -> Iterator[None]:
+    route = str(scope.get("path_template") or "(no route)")
+    token = _served.set(_Served(str(scope.get("method", "")), route))
+    try:
+        yield
+    finally:
+        _served.reset(token)
+
+
+def identified(who: str) -> None:
+    """The guards name who the request is from, as `requester` does."""
+    if (served := _served.get()) is not None:
+        served.who = who
 
 
 def requester(scope: Scope) -> str:
@@ -198,9 +222,8 @@ def requester(scope: Scope) -> str:
 def security_event(what: str) -> None:
     """A warning naming the event, the route's template and who (ASVS 16.3.3). `what` must hold no data
     from the request: field names and counts only."""
-    scope = _request_scope.get()
-    if scope is None:  # outside a request (a CLI command, a worker)
+    served = _served.get()
+    if served is None:  # outside a request (a CLI command, a worker)
         security_log.warning("%s", what)
         return
-    route = scope.get("path_template") or "(no route)"
-    security_log.warning("%s on %s %s for %s", what, scope.get("method", ""), route, requester(scope))
+    security_log.warning("%s on %s %s for %s", what, served.method, served.route, served.who)

@@ -98,18 +98,18 @@ class LocaleMiddleware(ASGIMiddleware):
         i18n.set_locale(code)
         scope.setdefault("state", {})["explicit_locale"] = (explicit in allowed and explicit) or None
         scope["state"]["remembered_locale"] = remembered in allowed
-        logs.serving(scope)  # for security events logged far from the request (app/logs.py)
-        if not (explicit and explicit in allowed):
-            await next_app(scope, receive, send)
-            return
+        respond = send
+        if explicit and explicit in allowed:
 
-        async def remember(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                cookie = language_cookie(explicit, secure)
-                MutableScopeHeaders.from_message(message).add("set-cookie", cookie.to_header(header=""))
-            await send(message)
+            async def remember(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    cookie = language_cookie(explicit, secure)
+                    MutableScopeHeaders.from_message(message).add("set-cookie", cookie.to_header(header=""))
+                await send(message)
 
-        await next_app(scope, receive, remember)
+            respond = remember
+        with logs.serving(scope):  # for security events logged far from the request (app/logs.py)
+            await next_app(scope, receive, respond)
 
 
 OFFICE_PATHS = ("/officer", "/calendar/feed/")  # the back office, and officers' calendar feeds
@@ -236,6 +236,7 @@ async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: 
         await db.commit()  # an expired session row was removed
         raise NotAuthorizedException
     connection.state["signed_in"] = signed_in
+    logs.identified(f"staff {signed_in.actor.staff_id}")
     method = signed_in.session.method
     if method == auth.PENDING:  # the password was right; the second step is still to come
         raise GoFirst(SECOND_STEP)
@@ -282,6 +283,7 @@ async def client_guard(connection: ASGIConnection[Any, Any, Any, Any], _handler:
             connection.scope["state"]["unsent_texts"] = await _typed_texts(connection)
         raise NotAuthorizedException
     connection.state["client_signed_in"] = signed_in
+    logs.identified("a client")
     client = signed_in.client
     state = connection.scope["state"]
     explicit = state.get("explicit_locale")
