@@ -491,7 +491,10 @@ def report(
     floor = results[FLOOR_APPEND]
     print(f"\nThe floors: a page that only reads the database reaches {results[FLOOR_READ].rps / bare:.1%} of the "
           f"bare endpoint's req/s, one that also appends a row and commits (as every audited view does) "
-          f"{floor.rps / bare:.1%}, p99 {floor.p99:.1f} ms.")  # fmt: skip
+          f"{floor.rps / bare:.1%}, p99 {floor.p99:.1f} ms. Each page against its floor (the audited one for "
+          f"views and searches of client data):")  # fmt: skip
+    for name, against in ((PLAN, floor), (CLIENT, floor), (SEARCH, floor), (KB, results[FLOOR_READ])):
+        print(f"  {name:<34}{results[name].rps / against.rps:>8.1%} of {against.name!r}")
     print("\nTargets (a target with errors, or without a single answer, fails):")
     checks: list[tuple[str, str, bool]] = []
     for name in (PLAN, CLIENT):
