@@ -46,9 +46,10 @@ CODE_GROUPS = 3
 CODE_GROUP_LENGTH = 3
 CODE_LENGTH = CODE_GROUPS * CODE_GROUP_LENGTH
 JOIN_PATH = "/me/join/"
-# Open invitations that share a first group (23³ = 12 167 groups) and are checked against a typed code:
-# random codes spread over the groups, so even ten thousand open invitations put fewer than two in one.
-MAX_CANDIDATES = 8
+# At most this many open invitations that share a first group (23³ = 12 167 groups) are checked against a
+# typed code: a guard on argon2 work, far above what random codes put in one group (with ten thousand open
+# invitations, the fullest group holds six or seven).
+MAX_CANDIDATES = 32
 
 
 @dataclass(frozen=True)
